@@ -1,0 +1,362 @@
+"""Layered engine configuration, built from flat keyword arguments.
+
+An inference engine has four independent groups of knobs: *what* model runs (``ModelConfig``),
+*how KV memory is managed* (``CacheConfig``), *how requests are batched* (``SchedulerConfig``) and
+*how the model is split over devices* (``ParallelConfig``). Each group validates itself; the few
+rules that involve two groups (for example "the token budget must hold one whole prompt") live in
+``EngineConfig``. Users never build these by hand: ``LLM(**kwargs)`` hands its keywords to
+``EngineArgs``, which rejects unknown names and builds the layered config.
+
+Every rule raises ``ValueError`` naming the field, the value and what is allowed, before any model
+is loaded. ``assert`` is never used for validation: it disappears under ``python -O``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+# Architectures FoloVLLM implements (its own model code arrives in M2; until then the HF runner
+# accepts the same set so that every milestone runs the same models).
+SUPPORTED_ARCHITECTURES = ("LlamaForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM")
+
+_DTYPES: dict[str, torch.dtype] = {
+    "half": torch.float16,
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "float": torch.float32,
+    "float32": torch.float32,
+}
+MODEL_DTYPES = ("auto", *_DTYPES)
+CACHE_DTYPES = ("auto", "float16", "bfloat16", "float32")
+LOAD_FORMATS = ("auto", "dummy")
+DEVICES = ("auto", "cpu", "cuda")
+SCHEDULER_POLICIES = ("fcfs",)
+
+# Keys under which HF configs store the longest sequence a model was trained for, in the order
+# vLLM looks at them. The smallest one present wins: it is the binding limit.
+_MAX_LEN_KEYS = (
+    "max_position_embeddings",
+    "n_positions",
+    "max_seq_len",
+    "seq_length",
+    "max_sequence_length",
+    "max_seq_length",
+    "seq_len",
+)
+_FALLBACK_MAX_MODEL_LEN = 2048
+
+
+def _fail(name: str, value: Any, allowed: str) -> ValueError:
+    return ValueError(f"{name}={value!r} is invalid: {allowed}")
+
+
+def check_int(name: str, value: Any, lo: int | None = None, hi: int | None = None) -> int:
+    """Validate an integer field (``bool`` is rejected: ``True`` is not a count)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _fail(name, value, "must be an integer")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        lo_s = "-inf" if lo is None else lo
+        hi_s = "inf" if hi is None else hi
+        raise _fail(name, value, f"must be in [{lo_s}, {hi_s}]")
+    return value
+
+
+def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise _fail(name, value, f"must be one of {list(choices)}")
+    return value
+
+
+def check_bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _fail(name, value, "must be True or False")
+    return value
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` means CUDA when a GPU is visible, else CPU."""
+    check_choice("device", device, DEVICES)
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise _fail("device", device, "CUDA is not available on this machine; use 'cpu'")
+    return torch.device(device)
+
+
+def read_hf_config_dict(model_dir: Path) -> dict[str, Any]:
+    """Read ``config.json`` with errors that say what is wrong with the directory."""
+    if not model_dir.exists():
+        raise ValueError(f"model={str(model_dir)!r} is invalid: the directory does not exist")
+    cfg = model_dir / "config.json"
+    if not cfg.is_file():
+        raise ValueError(
+            f"model={str(model_dir)!r} is invalid: no config.json there (expected a Hugging Face "
+            "model directory)"
+        )
+    return json.loads(cfg.read_text())
+
+
+@dataclass
+class ModelConfig:
+    """What runs: the checkpoint, its tokenizer, numeric type and length limit.
+
+    ``model=None`` selects the embedded default model (SmolLM2-135M-Instruct), converted into the
+    cache on first use.
+    """
+
+    model: str | None = None
+    tokenizer: str | None = None
+    dtype: str = "auto"
+    max_model_len: int | None = None
+    seed: int = 0
+    load_format: str = "auto"
+    skip_tokenizer_init: bool = False
+    enforce_eager: bool = False
+    device: str = "auto"
+    hf_config: Any = field(init=False, repr=False)
+    torch_dtype: torch.dtype = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.model is None:
+            from folovllm.model_executor.default_model import ensure_default_model
+
+            self.model = str(ensure_default_model())
+        if not isinstance(self.model, (str, Path)):
+            raise _fail("model", self.model, "must be a path to a model directory")
+        self.model = str(self.model)
+        self.tokenizer = str(self.tokenizer) if self.tokenizer is not None else self.model
+        check_choice("dtype", self.dtype, MODEL_DTYPES)
+        check_choice("load_format", self.load_format, LOAD_FORMATS)
+        check_int("seed", self.seed)
+        check_bool("skip_tokenizer_init", self.skip_tokenizer_init)
+        check_bool("enforce_eager", self.enforce_eager)
+        self.device = str(resolve_device(self.device))
+        self.hf_config = self._load_hf_config()
+        self.torch_dtype = self._resolve_dtype()
+        self.max_model_len = self._resolve_max_model_len()
+
+    def _load_hf_config(self) -> Any:
+        from transformers import AutoConfig
+
+        raw = read_hf_config_dict(Path(self.model))
+        archs = raw.get("architectures") or []
+        if not any(a in SUPPORTED_ARCHITECTURES for a in archs):
+            raise ValueError(
+                f"model={self.model!r} is invalid: architecture {archs} is not supported; "
+                f"supported: {list(SUPPORTED_ARCHITECTURES)}"
+            )
+        return AutoConfig.from_pretrained(self.model)
+
+    @property
+    def checkpoint_dtype(self) -> torch.dtype:
+        """The dtype the weights were saved in (``float32`` when the config does not say)."""
+        dt = getattr(self.hf_config, "dtype", None) or getattr(self.hf_config, "torch_dtype", None)
+        if isinstance(dt, str):
+            dt = _DTYPES.get(dt, getattr(torch, dt, None))
+        return dt if isinstance(dt, torch.dtype) else torch.float32
+
+    def _resolve_dtype(self) -> torch.dtype:
+        """The ``auto`` rule: the checkpoint's dtype on GPU, float32 on CPU.
+
+        On GPU a float32 checkpoint runs in bfloat16: twice less memory traffic, which is what
+        decoding is bound by. On CPU many half-precision kernels are slow or missing, and the
+        parity tests compare against ``transformers`` in float32, so ``auto`` picks float32 there;
+        an explicit ``dtype`` is always obeyed.
+        """
+        if self.dtype != "auto":
+            return _DTYPES[self.dtype]
+        if self.device == "cpu":
+            return torch.float32
+        ckpt = self.checkpoint_dtype
+        return torch.bfloat16 if ckpt == torch.float32 else ckpt
+
+    def derived_max_model_len(self) -> int:
+        """The longest context the checkpoint supports, read from its config."""
+        found = [
+            getattr(self.hf_config, k) for k in _MAX_LEN_KEYS
+            if isinstance(getattr(self.hf_config, k, None), int)
+        ]
+        return min(found) if found else _FALLBACK_MAX_MODEL_LEN
+
+    def _resolve_max_model_len(self) -> int:
+        limit = self.derived_max_model_len()
+        if self.max_model_len is None:
+            return limit
+        check_int("max_model_len", self.max_model_len, 1, limit)
+        return self.max_model_len
+
+    # --- shape helpers, used by the KV-cache arithmetic and the runners -------------------
+    @property
+    def vocab_size(self) -> int:
+        return self.hf_config.vocab_size
+
+    @property
+    def num_layers(self) -> int:
+        return self.hf_config.num_hidden_layers
+
+    @property
+    def num_attention_heads(self) -> int:
+        return self.hf_config.num_attention_heads
+
+    @property
+    def num_kv_heads(self) -> int:
+        return getattr(self.hf_config, "num_key_value_heads", None) or self.num_attention_heads
+
+    @property
+    def head_dim(self) -> int:
+        explicit = getattr(self.hf_config, "head_dim", None)
+        return explicit or self.hf_config.hidden_size // self.num_attention_heads
+
+    def kv_cache_bytes_per_token(self, cache_dtype: torch.dtype | None = None) -> int:
+        """Bytes of K and V that one token occupies across all layers.
+
+        ``2 (K and V) x layers x kv_heads x head_dim x bytes per element``: the number that decides
+        how many tokens fit in GPU memory.
+        """
+        elem = torch.tensor([], dtype=cache_dtype or self.torch_dtype).element_size()
+        return 2 * self.num_layers * self.num_kv_heads * self.head_dim * elem
+
+
+@dataclass
+class CacheConfig:
+    """How KV memory is carved up (used from M3 on: paged blocks, prefix caching).
+
+    ``block_size=16`` tokens per block is vLLM's default: small enough that the last, partly filled
+    block wastes little (at most 15 tokens per sequence), large enough that block tables stay short
+    and attention kernels read contiguous runs of memory.
+    """
+
+    block_size: int = 16
+    gpu_memory_utilization: float = 0.9
+    num_gpu_blocks: int | None = None
+    enable_prefix_caching: bool = True
+    cache_dtype: str = "auto"
+
+    def __post_init__(self) -> None:
+        check_int("block_size", self.block_size, 1, 1024)
+        u = self.gpu_memory_utilization
+        if isinstance(u, bool) or not isinstance(u, (int, float)) or not 0.0 < u <= 1.0:
+            raise _fail("gpu_memory_utilization", u, "must be a number in (0, 1]")
+        if self.num_gpu_blocks is not None:
+            check_int("num_gpu_blocks", self.num_gpu_blocks, 1)
+        check_bool("enable_prefix_caching", self.enable_prefix_caching)
+        check_choice("cache_dtype", self.cache_dtype, CACHE_DTYPES)
+
+    def resolve_dtype(self, model_dtype: torch.dtype) -> torch.dtype:
+        """``auto`` stores K/V in the model's dtype."""
+        return model_dtype if self.cache_dtype == "auto" else _DTYPES[self.cache_dtype]
+
+
+@dataclass
+class SchedulerConfig:
+    """How many sequences and tokens one step may process.
+
+    ``max_num_batched_tokens=None`` is resolved by ``EngineConfig``: without chunked prefill one
+    step must be able to hold a whole prompt, so the default is ``max(max_model_len, 8192)``.
+    """
+
+    max_num_seqs: int = 256
+    max_num_batched_tokens: int | None = None
+    enable_chunked_prefill: bool = False
+    policy: str = "fcfs"
+
+    def __post_init__(self) -> None:
+        check_int("max_num_seqs", self.max_num_seqs, 1)
+        if self.max_num_batched_tokens is not None:
+            check_int("max_num_batched_tokens", self.max_num_batched_tokens, 1)
+        check_bool("enable_chunked_prefill", self.enable_chunked_prefill)
+        check_choice("policy", self.policy, SCHEDULER_POLICIES)
+
+
+@dataclass
+class ParallelConfig:
+    """How the model is split across devices (tensor parallelism arrives in M7)."""
+
+    tensor_parallel_size: int = 1
+
+    def __post_init__(self) -> None:
+        check_int("tensor_parallel_size", self.tensor_parallel_size, 1)
+
+
+@dataclass
+class EngineConfig:
+    """All four groups, plus the rules that need more than one of them."""
+
+    model_config: ModelConfig
+    cache_config: CacheConfig
+    scheduler_config: SchedulerConfig
+    parallel_config: ParallelConfig
+
+    def __post_init__(self) -> None:
+        m, s, p = self.model_config, self.scheduler_config, self.parallel_config
+        if s.max_num_batched_tokens is None:
+            s.max_num_batched_tokens = max(m.max_model_len, 8192)
+        if not s.enable_chunked_prefill and s.max_num_batched_tokens < m.max_model_len:
+            raise ValueError(
+                f"max_num_batched_tokens={s.max_num_batched_tokens} is invalid: without chunked "
+                f"prefill it must be >= max_model_len={m.max_model_len} so that one step can hold "
+                "a whole prompt; raise it, lower max_model_len, or enable chunked prefill"
+            )
+        tp = p.tensor_parallel_size
+        if m.num_attention_heads % tp or (m.num_kv_heads % tp and tp % m.num_kv_heads):
+            raise ValueError(
+                f"tensor_parallel_size={tp} is invalid: it must divide num_attention_heads="
+                f"{m.num_attention_heads}, and divide or be a multiple of num_kv_heads="
+                f"{m.num_kv_heads}"
+            )
+
+    @property
+    def kv_cache_dtype(self) -> torch.dtype:
+        return self.cache_config.resolve_dtype(self.model_config.torch_dtype)
+
+
+_GROUPS = (ModelConfig, CacheConfig, SchedulerConfig, ParallelConfig)
+
+
+def _init_fields(cls: type) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls) if f.init]
+
+
+@dataclass
+class EngineArgs:
+    """The flat keyword arguments of ``LLM(...)``, split into the layered config.
+
+    Fields are the union of the four groups' fields, so a new knob is added in exactly one place
+    (its group) and appears here automatically through :meth:`from_kwargs`.
+    """
+
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def known_keys(cls) -> list[str]:
+        return [name for group in _GROUPS for name in _init_fields(group)]
+
+    @classmethod
+    def from_kwargs(cls, **kwargs: Any) -> EngineArgs:
+        known = cls.known_keys()
+        for key in kwargs:
+            if key not in known:
+                close = difflib.get_close_matches(key, known, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ValueError(f"unknown engine argument {key!r}{hint} (known: {known})")
+        return cls(kwargs=dict(kwargs))
+
+    def create_engine_config(self) -> EngineConfig:
+        # Validate the cheap groups first, so a bad value fails before the model config loads.
+        parts = {}
+        for group in reversed(_GROUPS):
+            names = _init_fields(group)
+            parts[group] = group(**{k: v for k, v in self.kwargs.items() if k in names})
+        return EngineConfig(
+            model_config=parts[ModelConfig],
+            cache_config=parts[CacheConfig],
+            scheduler_config=parts[SchedulerConfig],
+            parallel_config=parts[ParallelConfig],
+        )

@@ -1,0 +1,78 @@
+"""What the engine returns: one ``RequestOutput`` per prompt, one ``CompletionOutput`` per answer.
+
+The shapes match vLLM's, so ``outs[0].outputs[0].text`` reads the same in both projects.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from folovllm.sequence import SampleLogprobs
+
+
+@dataclass
+class RequestMetrics:
+    """Wall-clock timestamps (``time.monotonic``) of a request's milestones.
+
+    TTFT (time to first token) is what an interactive user waits for; TPOT (time per output token)
+    is how fast the answer then streams. Both are derived here so every benchmark computes them the
+    same way.
+    """
+
+    arrival_time: float = field(default_factory=time.monotonic)
+    first_scheduled_time: float | None = None
+    first_token_time: float | None = None
+    finished_time: float | None = None
+
+    @property
+    def ttft(self) -> float | None:
+        if self.first_token_time is None:
+            return None
+        return self.first_token_time - self.arrival_time
+
+    def tpot(self, num_output_tokens: int) -> float | None:
+        """Mean seconds per output token after the first."""
+        if self.finished_time is None or self.first_token_time is None or num_output_tokens < 2:
+            return None
+        return (self.finished_time - self.first_token_time) / (num_output_tokens - 1)
+
+    @property
+    def e2e_latency(self) -> float | None:
+        return None if self.finished_time is None else self.finished_time - self.arrival_time
+
+
+@dataclass
+class CompletionOutput:
+    """One generated answer.
+
+    ``finish_reason`` is ``"stop"`` (EOS, a stop token or a stop string), ``"length"`` (max_tokens
+    or max_model_len) or ``"abort"``; ``None`` while still running. ``stop_reason`` says *which*
+    stop: the stop string or token id that matched, ``None`` for EOS or a length cap.
+    """
+
+    index: int
+    text: str
+    token_ids: list[int]
+    cumulative_logprob: float | None
+    logprobs: SampleLogprobs | None
+    finish_reason: str | None = None
+    stop_reason: int | str | None = None
+
+    def finished(self) -> bool:
+        return self.finish_reason is not None
+
+
+@dataclass
+class RequestOutput:
+    """The result for one prompt: its tokens, its ``n`` completions and its timing."""
+
+    request_id: str
+    prompt: str | None
+    prompt_token_ids: list[int]
+    prompt_logprobs: SampleLogprobs | None
+    outputs: list[CompletionOutput]
+    finished: bool
+    metrics: RequestMetrics | None = None

@@ -1,0 +1,49 @@
+"""Session fixtures and marker rules shared by every milestone's tests."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from tiny_models import TINY_CONFIGS, build_tiny_model  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test with its milestone folder's marker and skip GPU tests without CUDA."""
+    skip_gpu = pytest.mark.skip(reason="needs CUDA (run through the device tool)")
+    for item in items:
+        parts = Path(item.fspath).relative_to(REPO / "tests").parts
+        if parts and parts[0] in {f"m{i}" for i in range(8)}:
+            item.add_marker(getattr(pytest.mark, parts[0]))
+        if parts and parts[0] == "docs":
+            item.add_marker(pytest.mark.docs)
+        if "gpu" in item.keywords and not torch.cuda.is_available():
+            item.add_marker(skip_gpu)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """name -> directory of each tiny model (llama, qwen2, qwen3)."""
+    root = tmp_path_factory.mktemp("tiny_models")
+    return {name: build_tiny_model(name, root / name) for name in TINY_CONFIGS}
+
+
+@pytest.fixture(scope="session", params=sorted(TINY_CONFIGS))
+def tiny_model_dir(request: pytest.FixtureRequest, tiny_model_dirs: dict[str, Path]) -> Path:
+    """Parametrises a test over every tiny model."""
+    return tiny_model_dirs[request.param]
+
+
+@pytest.fixture(scope="session")
+def default_model_dir() -> Path:
+    """The converted embedded default model (converted into the cache on first use)."""
+    from folovllm.model_executor.default_model import ensure_default_model
+
+    return ensure_default_model()

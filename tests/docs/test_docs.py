@@ -1,0 +1,92 @@
+"""Docs lockstep: the site builds strictly, pages come in pairs, shown code is code that runs."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from docs_tools import (DOCS, REPO, SNIPPETS, english_pages, includes, is_include_only, pages,
+                        python_fences)
+
+
+def test_strict_build(tmp_path: Path) -> None:
+    """``mkdocs build --strict``: broken links, anchors, nav entries or includes fail the build."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(tmp_path / "site")],
+        cwd=REPO, capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("page", english_pages(), ids=lambda p: str(p.relative_to(DOCS)))
+def test_every_page_has_zh_twin(page: Path) -> None:
+    twin = page.with_name(page.name[: -len(".md")] + ".zh.md")
+    assert twin.is_file(), f"{page.relative_to(REPO)} has no Chinese twin {twin.name}"
+
+
+def test_every_zh_page_has_english_original() -> None:
+    for page in pages():
+        if page.name.endswith(".zh.md"):
+            assert page.with_name(page.name.replace(".zh.md", ".md")).is_file(), page
+
+
+def _test_file_for(include: str) -> str | None:
+    """Which test runs an included file, or None when nothing does (an orphan)."""
+    path = REPO / include
+    if SNIPPETS in path.parents and path.suffix == ".py":
+        return "tests/docs/test_snippets.py"  # runs every snippet file
+    if include.startswith("examples/"):
+        return "tests/test_examples.py"  # runs every example
+    if include.startswith("folovllm/") and path.suffix == ".py":
+        module = include[: -len(".py")].replace("/", ".").removesuffix(".__init__")
+        pattern = re.compile(rf"\b{re.escape(module)}\b")
+        for test in sorted((REPO / "tests").rglob("test_*.py")):
+            if pattern.search(test.read_text(encoding="utf-8")):
+                return str(test.relative_to(REPO))
+    return None
+
+
+def _all_includes() -> list[tuple[Path, str]]:
+    return [(page, inc) for page in pages() for inc in includes(page)]
+
+
+def test_every_include_exists_and_is_run_by_a_test() -> None:
+    orphans = []
+    for page, inc in _all_includes():
+        assert (REPO / inc).is_file(), f"{page.relative_to(REPO)} includes missing file {inc}"
+        if _test_file_for(inc) is None:
+            orphans.append(f"{page.relative_to(REPO)} -> {inc}")
+    assert not orphans, "included files that no test runs:\n" + "\n".join(orphans)
+
+
+def test_every_snippet_file_is_shown_somewhere() -> None:
+    """A snippet that no page includes is dead code in the docs tree."""
+    included = {inc for _, inc in _all_includes()}
+    unused = [str(p.relative_to(REPO)) for p in SNIPPETS.rglob("*.py")
+              if str(p.relative_to(REPO)) not in included]
+    assert not unused, f"snippet files no page includes: {unused}"
+
+
+_FENCE_PAGES = [p for p in pages() if any(not is_include_only(f.body) for f in python_fences(p))]
+
+
+@pytest.mark.parametrize("page", _FENCE_PAGES, ids=lambda p: str(p.relative_to(DOCS)))
+def test_python_fences_run(page: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every python fence on a page runs, top to bottom in one namespace, like a notebook.
+
+    A fence that cannot run here (it needs a GPU, say) is preceded by ``<!-- norun: reason -->``.
+    """
+    monkeypatch.chdir(REPO)
+    namespace: dict = {"__name__": "__docs__"}
+    for fence in python_fences(page):
+        if is_include_only(fence.body):
+            continue
+        if fence.norun_reason is not None:
+            assert fence.norun_reason, f"{page}:{fence.line}: norun needs a reason"
+            continue
+        code = compile(fence.body, f"{page.relative_to(REPO)}:{fence.line}", "exec")
+        exec(code, namespace)  # noqa: S102 - executing our own docs is the point
