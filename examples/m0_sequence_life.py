@@ -11,7 +11,8 @@ def main() -> None:
     params = SamplingParams(n=2, best_of=2, temperature=0.8, max_tokens=3)
     req = Request.create("req-0", "Hello", [101, 102, 103], params, first_seq_id=0, eos_token_id=2)
     seq, other = req.seqs
-    print(f"request {req.request_id}: {len(req.seqs)} sequences share prompt {list(seq.data.prompt_token_ids)}")
+    prompt = list(seq.data.prompt_token_ids)
+    print(f"request {req.request_id}: {len(req.seqs)} sequences share prompt {prompt}")
 
     seq.status = SequenceStatus.RUNNING              # scheduled for prefill
     seq.data.num_computed_tokens = seq.data.get_len()

@@ -124,6 +124,13 @@ class ModelConfig:
     torch_dtype: torch.dtype = field(init=False)
 
     def __post_init__(self) -> None:
+        # Cheap checks first: a typo must not wait for the default model's first conversion.
+        check_choice("dtype", self.dtype, MODEL_DTYPES)
+        check_choice("load_format", self.load_format, LOAD_FORMATS)
+        check_int("seed", self.seed)
+        check_bool("skip_tokenizer_init", self.skip_tokenizer_init)
+        check_bool("enforce_eager", self.enforce_eager)
+        self.device = str(resolve_device(self.device))
         if self.model is None:
             from folovllm.model_executor.default_model import ensure_default_model
 
@@ -132,12 +139,6 @@ class ModelConfig:
             raise _fail("model", self.model, "must be a path to a model directory")
         self.model = str(self.model)
         self.tokenizer = str(self.tokenizer) if self.tokenizer is not None else self.model
-        check_choice("dtype", self.dtype, MODEL_DTYPES)
-        check_choice("load_format", self.load_format, LOAD_FORMATS)
-        check_int("seed", self.seed)
-        check_bool("skip_tokenizer_init", self.skip_tokenizer_init)
-        check_bool("enforce_eager", self.enforce_eager)
-        self.device = str(resolve_device(self.device))
         self.hf_config = self._load_hf_config()
         self.torch_dtype = self._resolve_dtype()
         self.max_model_len = self._resolve_max_model_len()
@@ -162,6 +163,7 @@ class ModelConfig:
             dt = _DTYPES.get(dt, getattr(torch, dt, None))
         return dt if isinstance(dt, torch.dtype) else torch.float32
 
+    # --8<-- [start:dtype_rule]
     def _resolve_dtype(self) -> torch.dtype:
         """The ``auto`` rule: the checkpoint's dtype on GPU, float32 on CPU.
 
@@ -176,6 +178,7 @@ class ModelConfig:
             return torch.float32
         ckpt = self.checkpoint_dtype
         return torch.bfloat16 if ckpt == torch.float32 else ckpt
+    # --8<-- [end:dtype_rule]
 
     def derived_max_model_len(self) -> int:
         """The longest context the checkpoint supports, read from its config."""
@@ -242,7 +245,7 @@ class CacheConfig:
     def __post_init__(self) -> None:
         check_int("block_size", self.block_size, 1, 1024)
         u = self.gpu_memory_utilization
-        if isinstance(u, bool) or not isinstance(u, (int, float)) or not 0.0 < u <= 1.0:
+        if isinstance(u, bool) or not isinstance(u, (int, float)) or not (0.0 < u <= 1.0):
             raise _fail("gpu_memory_utilization", u, "must be a number in (0, 1]")
         if self.num_gpu_blocks is not None:
             check_int("num_gpu_blocks", self.num_gpu_blocks, 1)
@@ -285,6 +288,7 @@ class ParallelConfig:
         check_int("tensor_parallel_size", self.tensor_parallel_size, 1)
 
 
+# --8<-- [start:engine_config]
 @dataclass
 class EngineConfig:
     """All four groups, plus the rules that need more than one of them."""
@@ -315,6 +319,7 @@ class EngineConfig:
     @property
     def kv_cache_dtype(self) -> torch.dtype:
         return self.cache_config.resolve_dtype(self.model_config.torch_dtype)
+# --8<-- [end:engine_config]
 
 
 _GROUPS = (ModelConfig, CacheConfig, SchedulerConfig, ParallelConfig)
@@ -328,24 +333,27 @@ def _init_fields(cls: type) -> list[str]:
 class EngineArgs:
     """The flat keyword arguments of ``LLM(...)``, split into the layered config.
 
-    Fields are the union of the four groups' fields, so a new knob is added in exactly one place
-    (its group) and appears here automatically through :meth:`from_kwargs`.
+    The accepted keywords are the union of the four groups' ``__init__`` fields
+    (:meth:`known_keys`), so a new knob is added in exactly one place, its group.
     """
 
     kwargs: dict[str, Any] = field(default_factory=dict)
 
+    # --8<-- [start:engine_args]
     @classmethod
     def known_keys(cls) -> list[str]:
         return [name for group in _GROUPS for name in _init_fields(group)]
 
-    @classmethod
-    def from_kwargs(cls, **kwargs: Any) -> EngineArgs:
-        known = cls.known_keys()
-        for key in kwargs:
+    def __post_init__(self) -> None:
+        known = self.known_keys()
+        for key in self.kwargs:
             if key not in known:
                 close = difflib.get_close_matches(key, known, n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
                 raise ValueError(f"unknown engine argument {key!r}{hint} (known: {known})")
+
+    @classmethod
+    def from_kwargs(cls, **kwargs: Any) -> EngineArgs:
         return cls(kwargs=dict(kwargs))
 
     def create_engine_config(self) -> EngineConfig:
@@ -360,3 +368,4 @@ class EngineArgs:
             scheduler_config=parts[SchedulerConfig],
             parallel_config=parts[ParallelConfig],
         )
+    # --8<-- [end:engine_args]

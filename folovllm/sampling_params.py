@@ -12,6 +12,7 @@ penalties (repetition, frequency, presence) -> temperature -> top-k -> top-p -> 
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass, field
 
 from folovllm.config import check_bool, check_int
@@ -34,10 +35,11 @@ class SamplingType(enum.IntEnum):
 
 
 def _check_float(name: str, value: object, lo: float, hi: float, *, lo_open: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{name}={value!r} is invalid: must be a number")
-    bad_lo = value <= lo if lo_open else value < lo
-    if bad_lo or value > hi:
+    """Range check that also rejects NaN (every comparison with NaN is false) and infinities."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{name}={value!r} is invalid: must be a finite number")
+    ok_lo = value > lo if lo_open else value >= lo
+    if not (ok_lo and value <= hi):
         left = "(" if lo_open else "["
         raise ValueError(f"{name}={value!r} is invalid: must be in {left}{lo}, {hi}]")
     return float(value)
@@ -107,12 +109,13 @@ class SamplingParams:
             self.top_k = 0
         self.min_p = _check_float("min_p", self.min_p, 0.0, 1.0)
         self.presence_penalty = _check_float("presence_penalty", self.presence_penalty, -2.0, 2.0)
-        self.frequency_penalty = _check_float("frequency_penalty", self.frequency_penalty, -2.0, 2.0)
+        self.frequency_penalty = _check_float(
+            "frequency_penalty", self.frequency_penalty, -2.0, 2.0)
         self.repetition_penalty = _check_float(
             "repetition_penalty", self.repetition_penalty, 0.0, float("inf"), lo_open=True
         )
         if self.seed is not None:
-            check_int("seed", self.seed)
+            check_int("seed", self.seed, -(2**63), 2**64 - 1)  # what torch.Generator accepts
         self.stop = self._normalize_stop(self.stop)
         self.stop_token_ids = self._normalize_stop_token_ids(self.stop_token_ids)
         check_bool("ignore_eos", self.ignore_eos)
@@ -148,6 +151,7 @@ class SamplingParams:
             check_int("stop_token_ids[...]", i, 0)
         return list(ids)
 
+    # --8<-- [start:greedy]
     def _normalize_greedy(self) -> None:
         """Greedy decoding ignores the truncation knobs, so reset them to "off".
 
@@ -160,6 +164,7 @@ class SamplingParams:
                 "sampling gives identical sequences; use temperature > 0 or n=best_of=1"
             )
         self.top_p, self.top_k, self.min_p = 1.0, 0, 0.0
+    # --8<-- [end:greedy]
 
     @property
     def sampling_type(self) -> SamplingType:

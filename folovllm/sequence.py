@@ -20,9 +20,9 @@ from folovllm.sampling_params import SamplingParams
 class SequenceStatus(enum.IntEnum):
     """Where a sequence is in its life. Values above ``PREEMPTED`` are the finished states."""
 
-    WAITING = 0                 # queued, nothing computed yet (or recomputing after preemption)
+    WAITING = 0                 # queued, nothing computed yet
     RUNNING = 1                 # scheduled: holds KV memory and advances every step
-    PREEMPTED = 2               # evicted to free KV memory; will be recomputed from its tokens
+    PREEMPTED = 2               # evicted to free KV memory; queued to be recomputed
     FINISHED_STOPPED = 3        # hit EOS, a stop token id or a stop string
     FINISHED_LENGTH_CAPPED = 4  # hit max_tokens or max_model_len
     FINISHED_ABORTED = 5        # cancelled by the user
@@ -45,6 +45,7 @@ _FINISH_REASONS = {
     SequenceStatus.FINISHED_IGNORED: "length",
 }
 
+# --8<-- [start:transitions]
 _S = SequenceStatus
 _FINISHED_BY_RUNNING = {_S.FINISHED_STOPPED, _S.FINISHED_LENGTH_CAPPED, _S.FINISHED_ABORTED}
 # Legal moves. Finished states are terminal. A preempted sequence goes back to the queue and is
@@ -55,6 +56,7 @@ LEGAL_TRANSITIONS: dict[SequenceStatus, frozenset[SequenceStatus]] = {
     _S.PREEMPTED: frozenset({_S.RUNNING, _S.FINISHED_ABORTED, _S.FINISHED_IGNORED}),
     **{s: frozenset() for s in _S if SequenceStatus.is_finished(s)},
 }
+# --8<-- [end:transitions]
 
 
 class IllegalTransitionError(RuntimeError):
@@ -132,6 +134,7 @@ class Sequence:
     # Physical KV blocks held by this sequence, in order; the KV cache manager fills it (M3).
     block_ids: list[int] = field(default_factory=list)
 
+    # --8<-- [start:status_and_fork]
     @property
     def status(self) -> SequenceStatus:
         return self._status
@@ -152,6 +155,7 @@ class Sequence:
         child = copy.deepcopy(self)
         child.seq_id = new_seq_id
         return child
+    # --8<-- [end:status_and_fork]
 
 
 @dataclass
@@ -159,7 +163,8 @@ class Request:
     """One prompt and its parameters, holding ``best_of`` sequences that share the prompt.
 
     vLLM v0 called this a ``SequenceGroup``; v1 calls it a ``Request``. The sequences are created
-    by forking one template, so their prompt data is equal but never shared by reference.
+    by forking one template: each has its own ``SequenceData`` (the prompt tuple itself is
+    immutable, so sharing it is safe).
     """
 
     request_id: str
@@ -169,6 +174,7 @@ class Request:
     seqs: list[Sequence]
     metrics: RequestMetrics
 
+    # --8<-- [start:request_create]
     @classmethod
     def create(
         cls,
@@ -183,9 +189,11 @@ class Request:
         if not prompt_token_ids:
             raise ValueError(f"request {request_id!r}: the prompt is empty (no tokens)")
         template = Sequence(first_seq_id, SequenceData(tuple(prompt_token_ids)), eos_token_id)
-        seqs = [template] + [template.fork(first_seq_id + i) for i in range(1, sampling_params.best_of)]
+        forks = [template.fork(first_seq_id + i) for i in range(1, sampling_params.best_of)]
+        seqs = [template, *forks]
         metrics = RequestMetrics() if arrival_time is None else RequestMetrics(arrival_time)
         return cls(request_id, prompt, list(prompt_token_ids), sampling_params, seqs, metrics)
+    # --8<-- [end:request_create]
 
     def get_seqs(self, status: SequenceStatus | None = None) -> list[Sequence]:
         return self.seqs if status is None else [s for s in self.seqs if s.status == status]

@@ -23,9 +23,12 @@ def _cmd_version(_: argparse.Namespace) -> int:
 
 
 def _cmd_model_info(args: argparse.Namespace) -> int:
+    from transformers.utils import logging as hf_logging
+
     from folovllm.config import ModelConfig
     from folovllm.model_executor.loader import load_hf_model, summarize_model
 
+    hf_logging.disable_progress_bar()  # keep the weight-loading bar out of the summary
     config = ModelConfig(model=args.model, dtype=args.dtype, device=args.device,
                          load_format=args.load_format)
     print(summarize_model(config, load_hf_model(config)).format())

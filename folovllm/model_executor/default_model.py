@@ -10,6 +10,7 @@ template) under the cache. Every later load reads that directory like any other 
 
 from __future__ import annotations
 
+import fcntl
 import importlib.util
 import os
 import shutil
@@ -80,21 +81,28 @@ def convert_gguf(gguf_path: Path, out_dir: Path) -> None:
 def ensure_default_model() -> Path:
     """Return the converted default model directory, converting it on first use.
 
-    The conversion writes into a temporary sibling directory and renames it into place, so an
-    interrupted conversion never leaves a half-written model that later runs would trust.
+    A file lock serialises concurrent first uses (parallel test workers, two terminals): the
+    second process waits and then finds the finished directory. The conversion writes into a
+    temporary sibling directory and renames it into place, so an interrupted conversion never
+    leaves a half-written model that later runs would trust.
     """
     model_dir = default_model_dir()
     if _is_complete(model_dir):
         return model_dir
     gguf_path = find_gguf()
     model_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{DEFAULT_MODEL_NAME}-", dir=model_dir.parent))
-    try:
-        convert_gguf(gguf_path, tmp)
-        if model_dir.exists():  # an incomplete leftover from an older run
-            shutil.rmtree(model_dir)
-        tmp.rename(model_dir)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+    with open(model_dir.parent / f".{DEFAULT_MODEL_NAME}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _is_complete(model_dir):  # another process finished while we waited
+            return model_dir
+        tmp = Path(tempfile.mkdtemp(prefix=f".{DEFAULT_MODEL_NAME}-", dir=model_dir.parent))
+        try:
+            convert_gguf(gguf_path, tmp)
+            tmp.chmod(0o755)  # mkdtemp makes it private; a shared cache must be readable
+            if model_dir.exists():  # an incomplete leftover from an interrupted older run
+                shutil.rmtree(model_dir)
+            tmp.rename(model_dir)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
     return model_dir

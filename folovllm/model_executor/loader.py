@@ -31,6 +31,7 @@ def load_tokenizer(model_config: ModelConfig) -> Any:
     return AutoTokenizer.from_pretrained(str(path))
 
 
+# --8<-- [start:load_hf_model]
 def load_hf_model(model_config: ModelConfig) -> torch.nn.Module:
     """The ``transformers`` model on the configured device and dtype, in eval mode.
 
@@ -42,11 +43,13 @@ def load_hf_model(model_config: ModelConfig) -> torch.nn.Module:
 
     dtype = model_config.torch_dtype
     if model_config.load_format == "dummy":
-        torch.manual_seed(model_config.seed)
-        model = AutoModelForCausalLM.from_config(model_config.hf_config, dtype=dtype)
+        with torch.random.fork_rng(devices=[]):  # seed the init without touching global state
+            torch.manual_seed(model_config.seed)
+            model = AutoModelForCausalLM.from_config(model_config.hf_config, dtype=dtype)
     else:
         model = AutoModelForCausalLM.from_pretrained(model_config.model, dtype=dtype)
     return model.to(model_config.device).eval()
+# --8<-- [end:load_hf_model]
 
 
 @dataclass(frozen=True)

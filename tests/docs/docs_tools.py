@@ -11,8 +11,9 @@ DOCS = REPO / "docs"
 SNIPPETS = DOCS / "snippets"
 
 _INCLUDE = re.compile(r'--8<--\s+"([^"]+)"')
-_FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<ticks>`{3,})(?P<info>[^\n`]*)\n(?P<body>.*?)^(?P=indent)(?P=ticks)[ \t]*$",
-                    re.S | re.M)
+_FENCE = re.compile(
+    r"^(?P<indent>[ \t]*)(?P<ticks>`{3,})(?P<info>[^\n`]*)\n(?P<body>.*?)^(?P=indent)(?P=ticks)[ \t]*$",
+    re.S | re.M)
 _NORUN = re.compile(r"<!--\s*norun:\s*(?P<why>[^>]*?)\s*-->\s*$")
 
 

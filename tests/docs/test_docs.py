@@ -8,9 +8,16 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from docs_tools import (DOCS, REPO, SNIPPETS, english_pages, includes, is_include_only, pages,
-                        python_fences)
+from docs_tools import (
+    DOCS,
+    REPO,
+    SNIPPETS,
+    english_pages,
+    includes,
+    is_include_only,
+    pages,
+    python_fences,
+)
 
 
 def test_strict_build(tmp_path: Path) -> None:

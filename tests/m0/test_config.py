@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from folovllm.config import (CacheConfig, EngineArgs, ModelConfig, ParallelConfig,
-                             SchedulerConfig)
+from folovllm.config import CacheConfig, EngineArgs, ModelConfig, ParallelConfig, SchedulerConfig
 
 
 def _engine(model_dir: Path, **kw):
@@ -187,7 +186,7 @@ def test_tensor_parallel_must_divide_heads(tiny_model_dirs) -> None:
 
 
 def test_unknown_keyword_is_named_with_a_suggestion() -> None:
-    with pytest.raises(ValueError, match=r"unknown engine argument 'max_num_seq'; did you mean 'max_num_seqs'"):
+    with pytest.raises(ValueError, match=r"'max_num_seq'; did you mean 'max_num_seqs'"):
         EngineArgs.from_kwargs(max_num_seq=4)
     with pytest.raises(ValueError, match="unknown engine argument 'banana'"):
         EngineArgs.from_kwargs(banana=1)

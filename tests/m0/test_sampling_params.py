@@ -36,7 +36,7 @@ def test_good_values(kw) -> None:
     (dict(n=1.5), "n=1.5 is invalid: must be an integer"),
     (dict(n=3, best_of=2), r"best_of=2 is invalid: must be in \[3, inf\]"),
     (dict(temperature=-0.1), "temperature=-0.1"),
-    (dict(temperature="hot"), "temperature='hot' is invalid: must be a number"),
+    (dict(temperature="hot"), "temperature='hot' is invalid: must be a finite number"),
     (dict(top_p=0), r"top_p=0 is invalid: must be in \(0.0, 1.0\]"),
     (dict(top_p=1.01), "top_p=1.01"),
     (dict(top_k=-2), r"top_k=-2 is invalid: must be in \[-1, inf\]"),
@@ -88,3 +88,11 @@ def test_output_text_buffer_length() -> None:
     assert SamplingParams().output_text_buffer_length == 0
     assert SamplingParams(stop=["ab", "wxyz"]).output_text_buffer_length == 3
     assert SamplingParams(stop=["wxyz"], include_stop_str_in_output=True).output_text_buffer_length == 0
+
+
+@pytest.mark.parametrize("field", ["temperature", "top_p", "min_p", "presence_penalty",
+                                   "frequency_penalty", "repetition_penalty"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_nan_and_inf_are_rejected(field: str, value: float) -> None:
+    with pytest.raises(ValueError, match=f"{field}=.* must be a finite number"):
+        SamplingParams(**{field: value})

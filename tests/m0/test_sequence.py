@@ -8,8 +8,14 @@ import pytest
 
 from folovllm import SamplingParams
 from folovllm.outputs import CompletionOutput, RequestMetrics
-from folovllm.sequence import (LEGAL_TRANSITIONS, IllegalTransitionError, Request, Sequence,
-                               SequenceData, SequenceStatus)
+from folovllm.sequence import (
+    LEGAL_TRANSITIONS,
+    IllegalTransitionError,
+    Request,
+    Sequence,
+    SequenceData,
+    SequenceStatus,
+)
 
 S = SequenceStatus
 
