@@ -21,9 +21,13 @@ from docs_tools import (
 
 
 def test_strict_build(tmp_path: Path) -> None:
-    """``mkdocs build --strict``: broken links, anchors, nav entries or includes fail the build."""
+    """``mkdocs build --strict``: broken links, anchors, nav entries or includes fail the build.
+
+    Never add ``-q``: strict mode counts *logged* warnings, and ``-q`` hides them, so a quiet
+    strict build passes with broken links.
+    """
     proc = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(tmp_path / "site")],
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(tmp_path / "site")],
         cwd=REPO, capture_output=True, text=True,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
