@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/folovllm model-info
+	$(BIN)/folovllm generate --chat "What is the capital of France?" "Explain a KV cache in one sentence."
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

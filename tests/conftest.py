@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from tiny_models import TINY_CONFIGS, build_tiny_model  # noqa: E402
+from tests.tiny_models import TINY_CONFIGS, build_tiny_model
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+
+from tests.conftest import REPO
 
 EXAMPLES = sorted((REPO / "examples").glob("*.py"))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from conftest import REPO
+from tests.conftest import REPO
 
 sys.path.insert(0, str(REPO / "milestones"))
 from records import read_records  # noqa: E402

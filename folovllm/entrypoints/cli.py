@@ -1,10 +1,12 @@
-"""The ``folovllm`` command line."""
+"""The ``folovllm`` command line: version, model-info, generate, chat, bench."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import folovllm
 
@@ -17,21 +19,125 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--load-format", default="auto", help="auto|dummy (random weights)")
 
 
+def _add_sampling_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--max-tokens", type=int, default=128)
+    p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
+    p.add_argument("--top-p", type=float, default=1.0)
+    p.add_argument("--top-k", type=int, default=0)
+    p.add_argument("--min-p", type=float, default=0.0)
+    p.add_argument("--repetition-penalty", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--stop", action="append", default=None, help="a stop string (repeatable)")
+
+
+def _sampling_params(args: argparse.Namespace) -> folovllm.SamplingParams:
+    return folovllm.SamplingParams(
+        max_tokens=args.max_tokens, temperature=args.temperature, top_p=args.top_p,
+        top_k=args.top_k, min_p=args.min_p, repetition_penalty=args.repetition_penalty,
+        seed=args.seed, stop=args.stop)
+
+
+def _make_llm(args: argparse.Namespace, **extra):
+    from folovllm.entrypoints.llm import LLM
+
+    _quiet_loading()
+    return LLM(args.model, dtype=args.dtype, device=args.device, load_format=args.load_format,
+               **extra)
+
+
 def _cmd_version(_: argparse.Namespace) -> int:
     print(f"folovllm {folovllm.__version__}")
     return 0
 
 
 def _cmd_model_info(args: argparse.Namespace) -> int:
-    from transformers.utils import logging as hf_logging
-
     from folovllm.config import ModelConfig
     from folovllm.model_executor.loader import load_hf_model, summarize_model
 
-    hf_logging.disable_progress_bar()  # keep the weight-loading bar out of the summary
+    _quiet_loading()
     config = ModelConfig(model=args.model, dtype=args.dtype, device=args.device,
                          load_format=args.load_format)
     print(summarize_model(config, load_hf_model(config)).format())
+    return 0
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    llm = _make_llm(args)
+    params = _sampling_params(args)
+    if args.chat:
+        outs = llm.chat([[{"role": "user", "content": p}] for p in args.prompts], params,
+                        use_tqdm=False)
+    else:
+        outs = llm.generate(list(args.prompts), params, use_tqdm=False)
+    for prompt, out in zip(args.prompts, outs):
+        c = out.outputs[0]
+        print(f"### prompt: {prompt}\n{c.text}\n### {len(c.token_ids)} tokens, "
+              f"finish_reason={c.finish_reason}")
+    return 0
+
+
+# --8<-- [start:stream_reply]
+def _stream_reply(llm, token_ids: list[int], params) -> str:
+    """Run one request step by step, printing text as it is produced.
+
+    Text that could still turn out to be the start of a stop string is held back
+    (``output_text_buffer_length``), so nothing printed is ever taken back.
+    """
+    engine = llm.llm_engine
+    request_id = engine.add_request({"prompt_token_ids": token_ids}, params)
+    shown, text = 0, ""
+    while engine.has_unfinished_requests():
+        for out in engine.step():
+            if out.request_id != request_id:
+                continue
+            text = out.outputs[0].text
+            visible = len(text) if out.finished else len(text) - params.output_text_buffer_length
+            if visible > shown:
+                print(text[shown:visible], end="", flush=True)
+                shown = visible
+    print()
+    return text
+# --8<-- [end:stream_reply]
+
+
+def _cmd_chat(args: argparse.Namespace) -> int:
+    llm = _make_llm(args)
+    params = _sampling_params(args)
+    history: list[dict[str, str]] = []
+    if args.system:
+        history.append({"role": "system", "content": args.system})
+    print("folovllm chat: type a message, /reset to clear the history, /exit or Ctrl-D to quit.")
+    while True:
+        try:
+            line = input("you> ").strip()
+        except EOFError:
+            print()
+            return 0
+        if line in ("/exit", "/quit"):
+            return 0
+        if line == "/reset":
+            history = history[:1] if args.system else []
+            continue
+        if not line:
+            continue
+        history.append({"role": "user", "content": line})
+        print("assistant> ", end="", flush=True)
+        reply = _stream_reply(llm, llm.encode_chat(history), params)
+        history.append({"role": "assistant", "content": reply})
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from folovllm.benchmarks.throughput import Workload, format_table, run_throughput
+
+    workload = Workload(num_prompts=args.num_prompts, input_len=args.input_len,
+                        output_len=args.output_len, seed=args.bench_seed, repeats=args.repeats)
+    llm = _make_llm(args, max_num_seqs=max(args.num_prompts, 1))
+    result = run_throughput(llm, workload).to_dict()
+    print(format_table(result))
+    if args.output_json:
+        Path(args.output_json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.output_json).write_text(json.dumps(result, indent=2) + "\n")
+        print(f"results written to {args.output_json}")
     return 0
 
 
@@ -41,10 +147,41 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("version", help="print the version").set_defaults(func=_cmd_version)
+
     p = sub.add_parser("model-info", help="load a model and print its summary")
     _add_model_args(p)
     p.set_defaults(func=_cmd_model_info)
+
+    p = sub.add_parser("generate", help="generate completions for one or more prompts")
+    p.add_argument("prompts", nargs="+", help="prompt text(s)")
+    p.add_argument("--chat", action="store_true", help="wrap each prompt in the chat template")
+    _add_model_args(p)
+    _add_sampling_args(p)
+    p.set_defaults(func=_cmd_generate)
+
+    p = sub.add_parser("chat", help="an interactive chat that streams the reply")
+    p.add_argument("--system", default=None, help="an optional system message")
+    _add_model_args(p)
+    _add_sampling_args(p)
+    p.set_defaults(func=_cmd_chat)
+
+    p = sub.add_parser("bench", help="throughput: our engine vs transformers generate")
+    p.add_argument("--num-prompts", type=int, default=8)
+    p.add_argument("--input-len", type=int, default=128)
+    p.add_argument("--output-len", type=int, default=128)
+    p.add_argument("--bench-seed", type=int, default=0, help="seed of the random prompts")
+    p.add_argument("--repeats", type=int, default=3, help="timed runs per engine (best is kept)")
+    p.add_argument("--output-json", default=None, help="also write the results to this file")
+    _add_model_args(p)
+    p.set_defaults(func=_cmd_bench)
     return parser
+
+
+def _quiet_loading() -> None:
+    """Keep transformers' weight-loading progress bars out of the CLI's output."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

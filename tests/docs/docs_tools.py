@@ -9,6 +9,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
 SNIPPETS = DOCS / "snippets"
+RESULTS = DOCS / "benchmarks" / "results"
 
 _INCLUDE = re.compile(r'--8<--\s+"([^"]+)"')
 _FENCE = re.compile(

@@ -8,9 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from docs_tools import (
+
+from tests.docs.docs_tools import (
     DOCS,
     REPO,
+    RESULTS,
     SNIPPETS,
     english_pages,
     includes,
@@ -50,6 +52,8 @@ def _test_file_for(include: str) -> str | None:
     path = REPO / include
     if SNIPPETS in path.parents and path.suffix == ".py":
         return "tests/docs/test_snippets.py"  # runs every snippet file
+    if path.parent == RESULTS and path.suffix == ".md":
+        return "tests/docs/test_benchmarks.py"  # re-rendered from its JSON and compared
     if include.startswith("examples/"):
         return "tests/test_examples.py"  # runs every example
     if include.startswith("folovllm/") and path.suffix == ".py":

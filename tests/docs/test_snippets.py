@@ -6,7 +6,8 @@ import runpy
 from pathlib import Path
 
 import pytest
-from docs_tools import REPO, SNIPPETS
+
+from tests.docs.docs_tools import REPO, SNIPPETS
 
 _FILES = sorted(SNIPPETS.rglob("*.py"))
 

@@ -1,0 +1,29 @@
+"""M1 example: drive the engine step by step and stream text as it is produced.
+
+Run: python examples/m1_streaming.py
+"""
+
+from folovllm import LLM, SamplingParams
+
+
+def main() -> None:
+    llm = LLM(device="cpu")
+    engine = llm.llm_engine
+    params = SamplingParams(temperature=0, max_tokens=48, stop=["\n\n"])
+    ids = llm.encode_chat([{"role": "user", "content": "Name three colours of the rainbow."}])
+    request_id = engine.add_request({"prompt_token_ids": ids}, params)
+    shown = 0
+    steps = 0
+    while engine.has_unfinished_requests():
+        for out in engine.step():
+            text = out.outputs[0].text
+            # hold back what could still be the start of the stop string
+            visible = len(text) if out.finished else len(text) - params.output_text_buffer_length
+            print(text[shown:visible], end="", flush=True)
+            shown = max(shown, visible)
+        steps += 1
+    print(f"\n[{steps} engine steps for request {request_id}]")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Benchmarks: our engine against ``transformers`` ``generate``, measured in one process."""

@@ -1,0 +1,264 @@
+"""The engine: requests in, one model step at a time, outputs back.
+
+``add_request`` validates and tokenizes a prompt and queues it; ``step`` runs one forward pass and
+returns the outputs of every request it advanced; ``abort_request`` cancels. ``LLM.generate`` is a
+loop over ``step`` and is all most users need.
+
+M1 batches *statically*: when no batch is in flight, ``step`` takes waiting requests (oldest
+first, up to ``max_num_seqs`` sequences) and prefills them together; every following ``step``
+decodes that batch until all its sequences are finished. A request added meanwhile waits for the
+whole batch to drain: the head-of-line blocking that M2's continuous batching removes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections import deque
+from typing import Any
+
+import torch
+
+from folovllm.config import EngineArgs, EngineConfig
+from folovllm.engine.detokenizer import DetokenizerState, IncrementalDetokenizer
+from folovllm.engine.stop_checker import StopChecker
+from folovllm.model_executor.layers.sampler import (
+    Sampler,
+    SamplerOutput,
+    SamplingMetadata,
+    make_generator,
+)
+from folovllm.model_executor.loader import load_tokenizer
+from folovllm.outputs import CompletionOutput, RequestOutput
+from folovllm.sampling_params import SamplingParams
+from folovllm.sequence import Logprob, Request, Sequence, SequenceStatus
+from folovllm.worker.hf_runner import HFModelRunner
+
+# A prompt: text, or a dict with "prompt" (text) or "prompt_token_ids".
+PromptType = str | dict[str, Any]
+
+
+class LLMEngine:
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+        mc = config.model_config
+        if mc.skip_tokenizer_init:
+            raise ValueError("skip_tokenizer_init=True is invalid in M1: the engine detokenizes "
+                             "every output and needs the tokenizer")
+        self.tokenizer = load_tokenizer(mc)
+        self.eos_token_id = self.tokenizer.eos_token_id
+        pad = self.tokenizer.pad_token_id
+        self.runner = HFModelRunner(mc, pad_token_id=self.eos_token_id if pad is None else pad)
+        self.device = self.runner.device
+        generator = torch.Generator(device=self.device)
+        generator.manual_seed(mc.seed)
+        self.sampler = Sampler(generator)
+        self.detokenizer = IncrementalDetokenizer(self.tokenizer)
+        self.stop_checker = StopChecker(mc.max_model_len)
+        self.waiting: deque[Request] = deque()
+        self.requests: dict[str, Request] = {}
+        self._batch: list[tuple[Request, Sequence]] = []
+        self._detok: dict[int, DetokenizerState] = {}
+        self._generators: dict[int, torch.Generator] = {}
+        self._seq_ids = itertools.count()
+        self._request_ids = itertools.count()
+
+    @classmethod
+    def from_engine_args(cls, **kwargs: Any) -> LLMEngine:
+        return cls(EngineArgs.from_kwargs(**kwargs).create_engine_config())
+
+    # ---- requests -----------------------------------------------------------------------
+    def process_prompt(self, prompt: PromptType) -> tuple[str | None, list[int]]:
+        """Validate one prompt and return ``(text, token ids)``; raises ValueError before any work."""
+        if isinstance(prompt, str):
+            text, ids = prompt, None
+        elif isinstance(prompt, dict) and ("prompt" in prompt or "prompt_token_ids" in prompt):
+            text, ids = prompt.get("prompt"), prompt.get("prompt_token_ids")
+        else:
+            raise ValueError(f"prompt={prompt!r} is invalid: expected a string or a dict with "
+                             "'prompt' or 'prompt_token_ids'")
+        if ids is None:
+            if not isinstance(text, str) or not text:
+                raise ValueError(f"prompt={text!r} is invalid: must be a non-empty string")
+            ids = self.tokenizer(text).input_ids
+        vocab = self.config.model_config.vocab_size
+        if not isinstance(ids, (list, tuple)) or not ids:
+            raise ValueError(f"prompt_token_ids={ids!r} is invalid: must be a non-empty list of ints")
+        bad = [t for t in ids if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t < vocab]
+        if bad:
+            raise ValueError(f"prompt_token_ids contains {bad[:5]}: token ids must be ints in "
+                             f"[0, {vocab - 1}]")
+        max_len = self.config.model_config.max_model_len
+        if len(ids) >= max_len:
+            raise ValueError(f"the prompt has {len(ids)} tokens, but max_model_len={max_len} "
+                             "leaves no room to generate: shorten it or raise max_model_len")
+        return text, list(ids)
+
+    @staticmethod
+    def check_params(params: SamplingParams) -> None:
+        """What SamplingParams allows but this engine cannot do; raises ValueError."""
+        if not isinstance(params, SamplingParams):
+            raise ValueError(f"sampling_params={params!r} is invalid: expected SamplingParams")
+        if params.prompt_logprobs is not None:
+            raise ValueError("prompt_logprobs is not supported by this engine yet; leave it None")
+
+    def add_request(self, prompt: PromptType, params: SamplingParams | None = None,
+                    request_id: str | None = None) -> str:
+        """Validate, tokenize and queue one prompt; returns its request id."""
+        params = SamplingParams() if params is None else params
+        self.check_params(params)
+        text, ids = self.process_prompt(prompt)
+        request_id = str(next(self._request_ids)) if request_id is None else request_id
+        if request_id in self.requests:
+            raise ValueError(f"request_id={request_id!r} is invalid: already in use")
+        params.all_stop_token_ids = set(params.stop_token_ids)
+        if not params.ignore_eos and self.eos_token_id is not None:
+            params.all_stop_token_ids.add(self.eos_token_id)
+        first = next(self._seq_ids)
+        for _ in range(params.best_of - 1):
+            next(self._seq_ids)
+        req = Request.create(request_id, text, ids, params, first, self.eos_token_id)
+        self.requests[request_id] = req
+        self.waiting.append(req)
+        return request_id
+
+    def abort_request(self, request_id: str) -> None:
+        """Cancel a request; its sequences finish with ``finish_reason="abort"``."""
+        req = self.requests.pop(request_id, None)
+        if req is None:
+            return
+        if req in self.waiting:
+            self.waiting.remove(req)
+        for seq in req.seqs:
+            if not seq.is_finished():
+                seq.status = SequenceStatus.FINISHED_ABORTED
+                self._forget(seq)
+
+    def has_unfinished_requests(self) -> bool:
+        return bool(self.requests)
+
+    def get_num_unfinished_requests(self) -> int:
+        return len(self.requests)
+
+    # ---- one step ------------------------------------------------------------------------
+    # --8<-- [start:step]
+    def step(self) -> list[RequestOutput]:
+        """Run one forward pass (a prefill of a new batch or a decode of the current one)."""
+        if not any(not s.is_finished() for _, s in self._batch):
+            self._start_batch()
+            if not self._batch:
+                return []
+            logits = self.runner.prefill([list(s.data.prompt_token_ids) for _, s in self._batch])
+            now = time.monotonic()
+            for req in {id(r): r for r, _ in self._batch}.values():
+                req.metrics.first_scheduled_time = now
+        else:
+            logits = self.runner.decode([
+                self.runner.pad_token_id if s.is_finished() else s.data.get_last_token_id()
+                for _, s in self._batch
+            ])
+        rows = [(i, r, s) for i, (r, s) in enumerate(self._batch) if not s.is_finished()]
+        index = torch.tensor([i for i, _, _ in rows], device=logits.device)
+        out = self.sampler(logits.index_select(0, index), self._sampling_metadata(rows))
+        return self._process_output(rows, out)
+
+    def _start_batch(self) -> None:
+        """Take the oldest waiting requests whose sequences fit in ``max_num_seqs``."""
+        self.runner.release()
+        self._batch = []
+        budget = self.config.scheduler_config.max_num_seqs
+        while self.waiting and len(self.waiting[0].seqs) <= budget - len(self._batch):
+            req = self.waiting.popleft()
+            for index, seq in enumerate(req.seqs):
+                seq.status = SequenceStatus.RUNNING
+                self._detok[seq.seq_id] = self.detokenizer.init_state(
+                    seq.data.prompt_token_ids, req.sampling_params.skip_special_tokens)
+                if req.sampling_params.seed is not None:
+                    self._generators[seq.seq_id] = make_generator(
+                        req.sampling_params.seed, index, self.device)
+                self._batch.append((req, seq))
+        if self.waiting and not self._batch:
+            req = self.waiting[0]
+            raise ValueError(f"request {req.request_id!r} needs {len(req.seqs)} sequences but "
+                             f"max_num_seqs={budget}")
+    # --8<-- [end:step]
+
+    def _sampling_metadata(self, rows: list[tuple[int, Request, Sequence]]) -> SamplingMetadata:
+        return SamplingMetadata.build(
+            params=[r.sampling_params for _, r, _ in rows],
+            prompt_ids=[list(s.data.prompt_token_ids) for _, _, s in rows],
+            output_ids=[s.data.output_token_ids for _, _, s in rows],
+            generators=[self._generators.get(s.seq_id) for _, _, s in rows],
+            vocab_size=self.config.model_config.vocab_size,
+            device=self.device,
+        )
+
+    # --8<-- [start:process_output]
+    def _process_output(self, rows: list[tuple[int, Request, Sequence]],
+                        out: SamplerOutput) -> list[RequestOutput]:
+        """Append tokens, detokenize, check stops; build outputs (the step's only host sync)."""
+        n_top = out.topk_token_ids.shape[1]
+        host = torch.cat([
+            out.sampled_token_ids.unsqueeze(1).double(), out.sampled_logprobs.unsqueeze(1).double(),
+            out.sampled_ranks.unsqueeze(1).double(), out.topk_token_ids.double(),
+            out.topk_logprobs.double()], dim=1).tolist()
+        now = time.monotonic()
+        touched: dict[str, Request] = {}
+        for (_, req, seq), vals in zip(rows, host):
+            params = req.sampling_params
+            token, logprob, rank = int(vals[0]), vals[1], int(vals[2])
+            seq.data.append_token_id(token, logprob)
+            seq.data.num_computed_tokens = seq.data.get_len() - 1
+            if params.logprobs is not None:
+                seq.output_logprobs.append(self._logprob_dict(
+                    token, logprob, rank, vals[3:3 + n_top], vals[3 + n_top:], params.logprobs))
+            new_text = self.detokenizer.step(self._detok[seq.seq_id], token,
+                                             params.skip_special_tokens)
+            seq.output_text += new_text
+            if req.metrics.first_token_time is None:
+                req.metrics.first_token_time = now
+            status = self.stop_checker.check(seq, params, len(new_text))
+            if status is not None:
+                seq.status = status
+                self._forget(seq)
+            touched[req.request_id] = req
+        outputs = []
+        for req in touched.values():
+            if req.is_finished():
+                req.metrics.finished_time = now
+                self.requests.pop(req.request_id, None)
+            outputs.append(self._make_output(req))
+        return outputs
+    # --8<-- [end:process_output]
+
+    def _logprob_dict(self, token: int, logprob: float, rank: int, top_ids: list[float],
+                      top_lps: list[float], n: int) -> dict[int, Logprob]:
+        entries = {int(t): Logprob(lp, r + 1) for r, (t, lp) in enumerate(zip(top_ids[:n], top_lps[:n]))}
+        entries.setdefault(token, Logprob(logprob, rank))
+        for tid, entry in entries.items():
+            entry.decoded_token = self.tokenizer.decode([tid])
+        return entries
+
+    def _forget(self, seq: Sequence) -> None:
+        self._detok.pop(seq.seq_id, None)
+        self._generators.pop(seq.seq_id, None)
+
+    def _make_output(self, req: Request) -> RequestOutput:
+        """The request's current state; when finished with ``best_of > n``, the ``n`` sequences
+        with the highest cumulative log-probability, best first."""
+        params = req.sampling_params
+        seqs = list(enumerate(req.seqs))
+        if req.is_finished() and params.best_of > params.n:
+            seqs.sort(key=lambda item: item[1].data.cumulative_logprob, reverse=True)
+        completions = [
+            CompletionOutput(
+                index=index, text=seq.output_text, token_ids=list(seq.data.output_token_ids),
+                cumulative_logprob=seq.data.cumulative_logprob,
+                logprobs=seq.output_logprobs if params.logprobs is not None else None,
+                finish_reason=SequenceStatus.get_finished_reason(seq.status),
+                stop_reason=seq.stop_reason,
+            )
+            for index, seq in seqs[: params.n]
+        ]
+        return RequestOutput(req.request_id, req.prompt, req.prompt_token_ids, None, completions,
+                             req.is_finished(), req.metrics)

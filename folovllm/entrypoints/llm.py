@@ -1,0 +1,111 @@
+"""``LLM``: the offline entry point, shaped like vLLM's.
+
+``LLM(model=None, **engine_kwargs)`` builds an engine (``model=None`` is the embedded default
+model); ``generate`` and ``chat`` validate *every* prompt and parameter before any work starts,
+queue them, and loop ``LLMEngine.step`` until all are done, returning outputs in input order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from folovllm.engine.llm_engine import LLMEngine, PromptType
+from folovllm.outputs import RequestOutput
+from folovllm.sampling_params import SamplingParams
+
+Message = dict[str, str]
+
+
+class LLM:
+    def __init__(self, model: str | None = None, **kwargs: Any) -> None:
+        self.llm_engine = LLMEngine.from_engine_args(model=model, **kwargs)
+
+    def get_tokenizer(self) -> Any:
+        return self.llm_engine.tokenizer
+
+    # --8<-- [start:generate]
+    def generate(
+        self,
+        prompts: PromptType | Sequence[PromptType],
+        sampling_params: SamplingParams | Sequence[SamplingParams] | None = None,
+        use_tqdm: bool = True,
+    ) -> list[RequestOutput]:
+        """Generate completions for ``prompts`` (a string, a token-id dict, or a list of them).
+
+        ``sampling_params`` is one ``SamplingParams`` for all prompts or a list with one per
+        prompt. Everything is validated before the first request is queued, so a bad prompt
+        never leaves half a batch behind.
+        """
+        prompt_list = [prompts] if isinstance(prompts, (str, dict)) else list(prompts)
+        if not prompt_list:
+            raise ValueError("prompts=[] is invalid: give at least one prompt")
+        params_list = self._params_for(prompt_list, sampling_params)
+        engine = self.llm_engine
+        for params in params_list:  # every check raises before the first request is queued
+            engine.check_params(params)
+        processed = [engine.process_prompt(p) for p in prompt_list]
+        ids = [engine.add_request({"prompt": text, "prompt_token_ids": tokens}, params)
+               for (text, tokens), params in zip(processed, params_list)]
+        return self._run(ids, use_tqdm)
+    # --8<-- [end:generate]
+
+    def chat(
+        self,
+        messages: list[Message] | list[list[Message]],
+        sampling_params: SamplingParams | Sequence[SamplingParams] | None = None,
+        use_tqdm: bool = True,
+        add_generation_prompt: bool = True,
+    ) -> list[RequestOutput]:
+        """Apply the tokenizer's chat template to one conversation (or a list of them) and
+        generate the assistant's reply."""
+        if not messages:
+            raise ValueError("messages=[] is invalid: give at least one message")
+        conversations = [messages] if isinstance(messages[0], dict) else messages
+        prompts = [{"prompt_token_ids": self.encode_chat(c, add_generation_prompt)}
+                   for c in conversations]
+        return self.generate(prompts, sampling_params, use_tqdm)
+
+    def encode_chat(self, conversation: list[Message], add_generation_prompt: bool = True) -> list[int]:
+        tok = self.get_tokenizer()
+        if not getattr(tok, "chat_template", None):
+            raise ValueError("this model's tokenizer has no chat template; use generate()")
+        for m in conversation:
+            if not isinstance(m, dict) or "role" not in m or "content" not in m:
+                raise ValueError(f"message {m!r} is invalid: expected {{'role': ..., 'content': ...}}")
+        text = tok.apply_chat_template(conversation, add_generation_prompt=add_generation_prompt,
+                                       tokenize=False)
+        return tok(text, add_special_tokens=False).input_ids
+
+    @staticmethod
+    def _params_for(prompts: list, sampling_params: Any) -> list[SamplingParams]:
+        if sampling_params is None:
+            return [SamplingParams() for _ in prompts]
+        if isinstance(sampling_params, SamplingParams):
+            return [sampling_params] * len(prompts)
+        if isinstance(sampling_params, (str, bytes)) or not hasattr(sampling_params, "__iter__"):
+            raise ValueError(f"sampling_params={sampling_params!r} is invalid: expected "
+                             "SamplingParams or a list of them")
+        params = list(sampling_params)
+        if len(params) != len(prompts):
+            raise ValueError(f"sampling_params has {len(params)} entries for {len(prompts)} "
+                             "prompts: give one, or one per prompt")
+        return params
+
+    def _run(self, request_ids: list[str], use_tqdm: bool) -> list[RequestOutput]:
+        engine = self.llm_engine
+        finished: dict[str, RequestOutput] = {}
+        bar = tqdm(total=len(request_ids), desc="Generating", unit="req", disable=not use_tqdm)
+        out_tokens = 0
+        while engine.has_unfinished_requests():
+            for out in engine.step():
+                if out.finished:
+                    finished[out.request_id] = out
+                    out_tokens += sum(len(c.token_ids) for c in out.outputs)
+                    elapsed = bar.format_dict["elapsed"] or 1e-9
+                    bar.set_postfix_str(f"{out_tokens / elapsed:.1f} output tok/s", refresh=False)
+                    bar.update(1)
+        bar.close()
+        return [finished[i] for i in request_ids]

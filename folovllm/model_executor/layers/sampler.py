@@ -1,0 +1,212 @@
+"""The sampler: from one row of logits per sequence to one token per sequence.
+
+Every row carries its own parameters, so one batch can mix greedy, random and seeded requests
+with different temperatures and truncations. The pipeline, applied to the whole batch with tensor
+ops (no Python loop over the vocabulary, none over rows except to draw from per-request
+generators):
+
+1. min_tokens: EOS and stop tokens get ``-inf`` while a sequence is shorter than ``min_tokens``;
+2. penalties: repetition (prompt and output tokens), then frequency and presence (output tokens);
+3. greedy rows: ``argmax`` of the penalised logits;
+4. random rows: divide by temperature, keep the top-k, keep the top-p nucleus, drop tokens below
+   ``min_p`` x the top probability, then sample;
+5. log-probabilities are those of the model's raw distribution (``log_softmax`` of the logits
+   before any of the above, vLLM's default), for the sampled token and the top-N.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from folovllm.sampling_params import SamplingParams, SamplingType
+
+_NEG_INF = float("-inf")
+
+
+def make_generator(seed: int, index: int, device: torch.device | str) -> torch.Generator:
+    """The private generator of sequence ``index`` of a seeded request.
+
+    Each sequence owns its generator, so what it draws never depends on which other sequences
+    share the batch: a seeded request gives the same tokens alone or among others.
+    """
+    g = torch.Generator(device=device)
+    g.manual_seed(hash((seed, index)) & (2**63 - 1) if index else seed)
+    return g
+
+
+@dataclass
+class SamplingMetadata:
+    """Per-row sampling parameters of one step, as tensors on the logits' device."""
+
+    temperature: torch.Tensor        # [B] float; 0 for greedy rows
+    top_k: torch.Tensor              # [B] long; vocab size where disabled
+    top_p: torch.Tensor              # [B] float
+    min_p: torch.Tensor              # [B] float
+    repetition_penalty: torch.Tensor  # [B] float
+    frequency_penalty: torch.Tensor   # [B] float
+    presence_penalty: torch.Tensor    # [B] float
+    prompt_mask: torch.Tensor | None    # [B, V] bool: token appears in the prompt
+    output_counts: torch.Tensor | None  # [B, V] long: times each token was generated
+    suppress_rows: torch.Tensor | None  # [K] rows / [K] cols set to -inf (min_tokens)
+    suppress_cols: torch.Tensor | None
+    generators: list[torch.Generator | None]  # per row; None draws from the shared generator
+    all_greedy: bool
+    all_random: bool
+    need_truncation: bool   # any row uses top-k, top-p or min-p
+    max_num_logprobs: int   # 0: only the sampled token's logprob
+
+    @classmethod
+    def build(
+        cls,
+        params: list[SamplingParams],
+        prompt_ids: list[list[int]],
+        output_ids: list[list[int]],
+        generators: list[torch.Generator | None],
+        vocab_size: int,
+        device: torch.device | str,
+    ) -> SamplingMetadata:
+        """Gather the rows' parameters into tensors (one host-to-device copy per field)."""
+
+        def col(values: list, dtype: torch.dtype) -> torch.Tensor:
+            return torch.tensor(values, dtype=dtype, device=device)
+
+        greedy = [p.sampling_type == SamplingType.GREEDY for p in params]
+        need_penalties = any(
+            p.repetition_penalty != 1.0 or p.frequency_penalty or p.presence_penalty for p in params
+        )
+        prompt_mask = output_counts = None
+        if need_penalties:
+            prompt_mask = _token_counts(prompt_ids, vocab_size, device) > 0
+            output_counts = _token_counts(output_ids, vocab_size, device)
+        rows, cols = [], []
+        for i, (p, out) in enumerate(zip(params, output_ids)):
+            if len(out) < p.min_tokens:
+                stops = p.all_stop_token_ids
+                rows += [i] * len(stops)
+                cols += sorted(stops)
+        return cls(
+            temperature=col([0.0 if g else p.temperature for p, g in zip(params, greedy)],
+                            torch.float32),
+            top_k=col([p.top_k or vocab_size for p in params], torch.long),
+            top_p=col([p.top_p for p in params], torch.float32),
+            min_p=col([p.min_p for p in params], torch.float32),
+            repetition_penalty=col([p.repetition_penalty for p in params], torch.float32),
+            frequency_penalty=col([p.frequency_penalty for p in params], torch.float32),
+            presence_penalty=col([p.presence_penalty for p in params], torch.float32),
+            prompt_mask=prompt_mask,
+            output_counts=output_counts,
+            suppress_rows=col(rows, torch.long) if rows else None,
+            suppress_cols=col(cols, torch.long) if rows else None,
+            generators=generators,
+            all_greedy=all(greedy),
+            all_random=not any(greedy),
+            need_truncation=any(p.top_k or p.top_p < 1.0 or p.min_p > 0 for p in params),
+            max_num_logprobs=max((p.logprobs or 0 for p in params), default=0),
+        )
+
+
+def _token_counts(seqs: list[list[int]], vocab_size: int, device: torch.device | str) -> torch.Tensor:
+    """[B, V] counts of each token id per row, built with one scatter_add."""
+    width = max((len(s) for s in seqs), default=0)
+    counts = torch.zeros(len(seqs), vocab_size + 1, dtype=torch.long, device=device)
+    if width:
+        # pad with an extra "vocab_size" bucket that is dropped afterwards
+        padded = torch.tensor([s + [vocab_size] * (width - len(s)) for s in seqs], device=device)
+        counts.scatter_add_(1, padded, torch.ones_like(padded))
+    return counts[:, :vocab_size]
+
+
+@dataclass
+class SamplerOutput:
+    """The step's result for every row, still on the device (the runner moves it once)."""
+
+    sampled_token_ids: torch.Tensor  # [B] long
+    sampled_logprobs: torch.Tensor   # [B] float
+    sampled_ranks: torch.Tensor      # [B] long, 1 = the most likely token
+    topk_token_ids: torch.Tensor     # [B, N] long (N = max logprobs asked in the batch)
+    topk_logprobs: torch.Tensor      # [B, N] float
+
+
+def apply_penalties(logits: torch.Tensor, md: SamplingMetadata) -> torch.Tensor:
+    """Repetition penalty (CTRL paper) on seen tokens; OpenAI frequency/presence on outputs."""
+    if md.prompt_mask is None or md.output_counts is None:
+        return logits
+    rep = md.repetition_penalty.unsqueeze(1)
+    seen = md.prompt_mask | (md.output_counts > 0)
+    penalised = torch.where(logits > 0, logits / rep, logits * rep)
+    logits = torch.where(seen, penalised, logits)
+    logits = logits - md.frequency_penalty.unsqueeze(1) * md.output_counts
+    return logits - md.presence_penalty.unsqueeze(1) * (md.output_counts > 0)
+
+
+# --8<-- [start:truncation]
+def apply_truncation(logits: torch.Tensor, md: SamplingMetadata) -> torch.Tensor:
+    """Top-k, then top-p, then min-p, all in one sort of each row.
+
+    Top-p keeps the smallest prefix of the sorted distribution whose mass reaches ``top_p``: a
+    token is dropped only when the mass *before* it already reaches ``top_p``, so the token that
+    crosses the threshold stays. Min-p drops tokens whose probability is below ``min_p`` times the
+    top token's.
+    """
+    sorted_logits, order = logits.sort(dim=-1, descending=True)
+    ranks = torch.arange(logits.shape[-1], device=logits.device).unsqueeze(0)
+    drop = ranks >= md.top_k.unsqueeze(1)
+    sorted_logits = sorted_logits.masked_fill(drop, _NEG_INF)
+    probs = sorted_logits.softmax(dim=-1)
+    mass_before = probs.cumsum(dim=-1) - probs
+    drop = mass_before >= md.top_p.unsqueeze(1)
+    drop |= probs < md.min_p.unsqueeze(1) * probs[:, :1]
+    drop[:, 0] = False  # the most likely token always survives
+    sorted_logits = sorted_logits.masked_fill(drop, _NEG_INF)
+    return torch.empty_like(logits).scatter_(1, order, sorted_logits)
+# --8<-- [end:truncation]
+
+
+# --8<-- [start:draw]
+def _draw(probs: torch.Tensor, generators: list[torch.Generator | None],
+          shared: torch.Generator | None) -> torch.Tensor:
+    """Sample one token per row by the exponential race: argmax(p / q), q ~ Exp(1).
+
+    This equals sampling from ``p`` and, unlike ``torch.multinomial``, needs no host sync. Rows with
+    their own generator draw their noise from it; the others share one draw.
+    """
+    q = torch.empty_like(probs).exponential_(generator=shared)
+    for i, g in enumerate(generators):
+        if g is not None:
+            q[i].exponential_(generator=g)
+    return probs.div(q).argmax(dim=-1)
+# --8<-- [end:draw]
+
+
+# --8<-- [start:sampler_call]
+class Sampler:
+    """Turns ``[B, V]`` logits into one token per row, following each row's parameters."""
+
+    def __init__(self, generator: torch.Generator | None = None) -> None:
+        self.generator = generator  # the shared generator of unseeded random rows
+
+    def __call__(self, logits: torch.Tensor, md: SamplingMetadata) -> SamplerOutput:
+        logits = logits.float()
+        raw_logprobs = logits.log_softmax(dim=-1)
+        if md.suppress_rows is not None:
+            logits = logits.index_put((md.suppress_rows, md.suppress_cols),
+                                      torch.tensor(_NEG_INF, device=logits.device))
+        logits = apply_penalties(logits, md)
+        greedy_ids = logits.argmax(dim=-1)
+        if md.all_greedy:
+            sampled = greedy_ids
+        else:
+            temp = torch.where(md.temperature > 0, md.temperature, torch.ones_like(md.temperature))
+            scaled = logits / temp.unsqueeze(1)
+            if md.need_truncation:
+                scaled = apply_truncation(scaled, md)
+            random_ids = _draw(scaled.softmax(dim=-1), md.generators, self.generator)
+            sampled = random_ids if md.all_random else torch.where(
+                md.temperature > 0, random_ids, greedy_ids)
+        sampled_lp = raw_logprobs.gather(1, sampled.unsqueeze(1)).squeeze(1)
+        ranks = (raw_logprobs > sampled_lp.unsqueeze(1)).sum(dim=-1) + 1
+        top_lp, top_ids = raw_logprobs.topk(md.max_num_logprobs, dim=-1)
+        return SamplerOutput(sampled, sampled_lp, ranks, top_ids, top_lp)
+# --8<-- [end:sampler_call]

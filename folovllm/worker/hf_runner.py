@@ -1,0 +1,76 @@
+"""The M1 model runner: ``transformers.AutoModelForCausalLM`` with its own KV cache.
+
+It runs a *static batch*: one batched prefill over left-padded prompts, then one forward per decode
+step for the whole batch until every row is finished. That is exactly what HF ``generate`` does,
+so this runner shows what an engine adds around a model (sampling, stopping, detokenizing,
+request bookkeeping) before M2 replaces the padded batch with continuous batching.
+
+Left padding keeps every row's newest token in the last column, so one ``logits[:, -1]`` serves the
+whole batch; the attention mask hides the pads and the position ids count real tokens only.
+
+Finished rows: a padded batch cannot shrink without copying the whole KV cache, so a finished row
+stays in the batch until the last row finishes, fed a pad token whose result is thrown away (HF
+``generate`` does the same). That wasted compute, plus the padding itself, is what M2 removes.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from folovllm.config import ModelConfig
+from folovllm.model_executor.loader import load_hf_model
+
+
+class HFModelRunner:
+    """Holds the model and the state of the one batch in flight (cache, mask, positions)."""
+
+    def __init__(self, model_config: ModelConfig, pad_token_id: int) -> None:
+        self.model = load_hf_model(model_config)
+        self.device = torch.device(model_config.device)
+        self.pad_token_id = pad_token_id
+        self._cache = None
+        self._attention_mask: torch.Tensor | None = None
+        self._next_position: torch.Tensor | None = None
+
+    # --8<-- [start:prefill_decode]
+    @torch.inference_mode()
+    def prefill(self, prompts: list[list[int]], all_logits: bool = False) -> torch.Tensor:
+        """Start a new batch. Returns the last position's logits ``[B, V]``, or with
+        ``all_logits`` the logits of every position ``[B, T, V]`` (for prompt logprobs), aligned
+        to the left-padded input."""
+        from transformers import DynamicCache
+
+        width = max(len(p) for p in prompts)
+        ids = torch.full((len(prompts), width), self.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(prompts), width), dtype=torch.long)
+        for row, prompt in enumerate(prompts):
+            ids[row, width - len(prompt):] = torch.tensor(prompt)
+            mask[row, width - len(prompt):] = 1
+        ids, mask = ids.to(self.device), mask.to(self.device)
+        positions = (mask.cumsum(dim=-1) - 1).clamp(min=0)
+        self._cache = DynamicCache()
+        out = self.model(input_ids=ids, attention_mask=mask, position_ids=positions,
+                         past_key_values=self._cache, use_cache=True,
+                         logits_to_keep=0 if all_logits else 1)
+        self._attention_mask = mask
+        self._next_position = positions[:, -1] + 1
+        return out.logits if all_logits else out.logits[:, -1, :]
+
+    @torch.inference_mode()
+    def decode(self, last_token_ids: list[int]) -> torch.Tensor:
+        """One step for every row of the batch; finished rows pass ``pad_token_id``."""
+        if self._cache is None:
+            raise RuntimeError("decode() called with no batch in flight; call prefill() first")
+        ids = torch.tensor(last_token_ids, dtype=torch.long, device=self.device).unsqueeze(1)
+        ones = self._attention_mask.new_ones((len(last_token_ids), 1))
+        self._attention_mask = torch.cat([self._attention_mask, ones], dim=1)
+        positions = self._next_position.unsqueeze(1)
+        out = self.model(input_ids=ids, attention_mask=self._attention_mask, position_ids=positions,
+                         past_key_values=self._cache, use_cache=True, logits_to_keep=1)
+        self._next_position = self._next_position + 1
+        return out.logits[:, -1, :]
+    # --8<-- [end:prefill_decode]
+
+    def release(self) -> None:
+        """Drop the finished batch's KV cache."""
+        self._cache = self._attention_mask = self._next_position = None

@@ -1,0 +1,37 @@
+"""Benchmark numbers in the docs come from committed results files, rendered by code."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from folovllm.benchmarks.throughput import format_table
+from tests.docs.docs_tools import RESULTS
+
+_JSON = sorted(RESULTS.glob("*.json"))
+
+
+def test_there_are_results() -> None:
+    assert _JSON, "docs/benchmarks/results/ holds no results file"
+
+
+@pytest.mark.parametrize("path", _JSON, ids=lambda p: p.name)
+def test_table_is_rendered_from_its_json(path: Path) -> None:
+    """The Markdown table the docs include is exactly what the JSON renders to."""
+    result = json.loads(path.read_text())
+    table = path.with_suffix(".md")
+    assert table.is_file(), f"{table.name} missing: render it with format_table"
+    assert table.read_text() == format_table(result)
+
+
+@pytest.mark.parametrize("path", _JSON, ids=lambda p: p.name)
+def test_results_are_consistent(path: Path) -> None:
+    result = json.loads(path.read_text())
+    by = {r["engine"]: r for r in result["results"]}
+    for r in by.values():
+        assert r["output_tokens_per_s"] == pytest.approx(r["output_tokens"] / r["seconds"], abs=0.01)
+    ratio = by["folovllm"]["output_tokens_per_s"] / by["transformers"]["output_tokens_per_s"]
+    assert result["ratio"] == pytest.approx(ratio, abs=0.002)
+    assert result["command"].startswith("folovllm bench")

@@ -1,0 +1,65 @@
+"""The M1 commands: generate, chat (streaming REPL) and bench."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from folovllm.benchmarks.throughput import format_table
+from folovllm.entrypoints.cli import main
+
+
+def test_generate_prints_each_completion(tiny_model_dirs, capsys) -> None:
+    rc = main(["generate", "Hello world", "The quick", "--model", str(tiny_model_dirs["llama"]),
+               "--device", "cpu", "--max-tokens", "5"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert out.count("### prompt:") == 2 and "finish_reason=" in out
+
+
+def test_generate_chat_on_the_default_model(capsys) -> None:
+    rc = main(["generate", "--chat", "What is the capital of France?", "--device", "cpu",
+               "--max-tokens", "20"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "Paris" in out and "finish_reason=stop" in out
+
+
+def test_generate_bad_sampling_value_is_an_error_message(tiny_model_dirs, capsys) -> None:
+    rc = main(["generate", "hi", "--model", str(tiny_model_dirs["llama"]), "--device", "cpu",
+               "--top-p", "0"])
+    assert rc == 2 and "top_p=0.0 is invalid" in capsys.readouterr().err
+
+
+def test_chat_repl_streams_and_keeps_history(tiny_model_dirs, monkeypatch, capsys) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("hello\n/reset\nagain\n/exit\n"))
+    rc = main(["chat", "--model", str(tiny_model_dirs["qwen3"]), "--device", "cpu",
+               "--max-tokens", "4"])
+    out = capsys.readouterr().out
+    assert rc == 0 and out.count("assistant> ") == 2
+
+
+def test_bench_writes_results(tiny_model_dirs, tmp_path: Path, capsys) -> None:
+    path = tmp_path / "r.json"
+    rc = main(["bench", "--model", str(tiny_model_dirs["llama"]), "--device", "cpu",
+               "--num-prompts", "2", "--input-len", "8", "--output-len", "4", "--repeats", "1",
+               "--output-json", str(path)])
+    assert rc == 0
+    result = json.loads(path.read_text())
+    assert {r["engine"] for r in result["results"]} == {"folovllm", "transformers"}
+    assert all(r["output_tokens"] == 8 for r in result["results"])
+    assert format_table(result) in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [["generate"], ["bench", "--num-prompts", "x"]])
+def test_usage_errors_exit_2(argv) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+
+
+def test_bench_rejects_zero_repeats(tiny_model_dirs, capsys) -> None:
+    rc = main(["bench", "--model", str(tiny_model_dirs["llama"]), "--device", "cpu", "--repeats", "0"])
+    assert rc == 2 and "repeats=0 is invalid" in capsys.readouterr().err
