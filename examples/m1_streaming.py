@@ -16,11 +16,11 @@ def main() -> None:
     steps = 0
     while engine.has_unfinished_requests():
         for out in engine.step():
+            # the engine holds back what could still be the start of a stop string,
+            # so the text only grows and each step's delta can be printed at once
             text = out.outputs[0].text
-            # hold back what could still be the start of the stop string
-            visible = len(text) if out.finished else len(text) - params.output_text_buffer_length
-            print(text[shown:visible], end="", flush=True)
-            shown = max(shown, visible)
+            print(text[shown:], end="", flush=True)
+            shown = len(text)
         steps += 1
     print(f"\n[{steps} engine steps for request {request_id}]")
 

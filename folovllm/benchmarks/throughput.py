@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime
 import platform
 import random
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -121,7 +120,7 @@ def run_throughput(llm: LLM, workload: Workload, command: str = "") -> BenchResu
     if engine.device.type == "cuda":
         device = torch.cuda.get_device_name(engine.device)
     return BenchResult(workload, results, engine.config.model_config.model, device,
-                       command=command or " ".join(["folovllm", *sys.argv[1:]]))
+                       command=command)
 
 
 def format_table(result: dict) -> str:

@@ -12,9 +12,12 @@ whole batch to drain: the head-of-line blocking that M2's continuous batching re
 
 from __future__ import annotations
 
+import copy
 import itertools
+import json
 import time
 from collections import deque
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -38,6 +41,15 @@ from folovllm.worker.hf_runner import HFModelRunner
 PromptType = str | dict[str, Any]
 
 
+def generation_eos_ids(model_dir: str) -> list[int]:
+    """The EOS ids in the checkpoint's generation_config.json (none when it has no such file)."""
+    path = Path(model_dir) / "generation_config.json"
+    if not path.is_file():
+        return []
+    eos = json.loads(path.read_text()).get("eos_token_id")
+    return [] if eos is None else [eos] if isinstance(eos, int) else list(eos)
+
+
 class LLMEngine:
     def __init__(self, config: EngineConfig) -> None:
         self.config = config
@@ -47,6 +59,9 @@ class LLMEngine:
                              "every output and needs the tokenizer")
         self.tokenizer = load_tokenizer(mc)
         self.eos_token_id = self.tokenizer.eos_token_id
+        # Chat models often end a turn with another token too (Llama 3's <|eot_id|>, Qwen's
+        # <|endoftext|>): generation_config.json lists them, and they stop like stop_token_ids.
+        self.extra_eos_ids = sorted(set(generation_eos_ids(mc.model)) - {self.eos_token_id})
         pad = self.tokenizer.pad_token_id
         self.runner = HFModelRunner(mc, pad_token_id=self.eos_token_id if pad is None else pad)
         self.device = self.runner.device
@@ -94,13 +109,16 @@ class LLMEngine:
                              "leaves no room to generate: shorten it or raise max_model_len")
         return text, list(ids)
 
-    @staticmethod
-    def check_params(params: SamplingParams) -> None:
+    def check_params(self, params: SamplingParams) -> None:
         """What SamplingParams allows but this engine cannot do; raises ValueError."""
         if not isinstance(params, SamplingParams):
             raise ValueError(f"sampling_params={params!r} is invalid: expected SamplingParams")
         if params.prompt_logprobs is not None:
             raise ValueError("prompt_logprobs is not supported by this engine yet; leave it None")
+        max_seqs = self.config.scheduler_config.max_num_seqs
+        if params.best_of > max_seqs:
+            raise ValueError(f"best_of={params.best_of} is invalid: a request's sequences run "
+                             f"together and max_num_seqs={max_seqs}")
 
     def add_request(self, prompt: PromptType, params: SamplingParams | None = None,
                     request_id: str | None = None) -> str:
@@ -111,6 +129,10 @@ class LLMEngine:
         request_id = str(next(self._request_ids)) if request_id is None else request_id
         if request_id in self.requests:
             raise ValueError(f"request_id={request_id!r} is invalid: already in use")
+        params = copy.copy(params)  # the engine's own copy: the caller's object is not touched
+        if not params.ignore_eos:
+            params.stop_token_ids = params.stop_token_ids + [
+                t for t in self.extra_eos_ids if t not in params.stop_token_ids]
         params.all_stop_token_ids = set(params.stop_token_ids)
         if not params.ignore_eos and self.eos_token_id is not None:
             params.all_stop_token_ids.add(self.eos_token_id)
@@ -160,7 +182,10 @@ class LLMEngine:
         rows = [(i, r, s) for i, (r, s) in enumerate(self._batch) if not s.is_finished()]
         index = torch.tensor([i for i, _, _ in rows], device=logits.device)
         out = self.sampler(logits.index_select(0, index), self._sampling_metadata(rows))
-        return self._process_output(rows, out)
+        outputs = self._process_output(rows, out)
+        if all(s.is_finished() for _, s in self._batch):
+            self.runner.release()  # the batch drained: free its KV cache now, not at the next one
+        return outputs
 
     def _start_batch(self) -> None:
         """Take the oldest waiting requests whose sequences fit in ``max_num_seqs``."""
@@ -177,10 +202,6 @@ class LLMEngine:
                     self._generators[seq.seq_id] = make_generator(
                         req.sampling_params.seed, index, self.device)
                 self._batch.append((req, seq))
-        if self.waiting and not self._batch:
-            req = self.waiting[0]
-            raise ValueError(f"request {req.request_id!r} needs {len(req.seqs)} sequences but "
-                             f"max_num_seqs={budget}")
     # --8<-- [end:step]
 
     def _sampling_metadata(self, rows: list[tuple[int, Request, Sequence]]) -> SamplingMetadata:
@@ -196,7 +217,10 @@ class LLMEngine:
     # --8<-- [start:process_output]
     def _process_output(self, rows: list[tuple[int, Request, Sequence]],
                         out: SamplerOutput) -> list[RequestOutput]:
-        """Append tokens, detokenize, check stops; build outputs (the step's only host sync)."""
+        """Append tokens, detokenize, check stops; build outputs.
+
+        All the sampler's results come to the host in one ``tolist()`` of one packed tensor.
+        """
         n_top = out.topk_token_ids.shape[1]
         host = torch.cat([
             out.sampled_token_ids.unsqueeze(1).double(), out.sampled_logprobs.unsqueeze(1).double(),
@@ -245,14 +269,20 @@ class LLMEngine:
 
     def _make_output(self, req: Request) -> RequestOutput:
         """The request's current state; when finished with ``best_of > n``, the ``n`` sequences
-        with the highest cumulative log-probability, best first."""
+        with the highest cumulative log-probability, best first.
+
+        While a sequence runs, its last ``output_text_buffer_length`` characters are held back:
+        they could be the start of a stop string that the next token completes, and text once
+        shown to a streaming user cannot be taken back.
+        """
         params = req.sampling_params
         seqs = list(enumerate(req.seqs))
         if req.is_finished() and params.best_of > params.n:
             seqs.sort(key=lambda item: item[1].data.cumulative_logprob, reverse=True)
         completions = [
             CompletionOutput(
-                index=index, text=seq.output_text, token_ids=list(seq.data.output_token_ids),
+                index=index, text=self._visible_text(seq, params),
+                token_ids=list(seq.data.output_token_ids),
                 cumulative_logprob=seq.data.cumulative_logprob,
                 logprobs=seq.output_logprobs if params.logprobs is not None else None,
                 finish_reason=SequenceStatus.get_finished_reason(seq.status),
@@ -262,3 +292,10 @@ class LLMEngine:
         ]
         return RequestOutput(req.request_id, req.prompt, req.prompt_token_ids, None, completions,
                              req.is_finished(), req.metrics)
+
+    @staticmethod
+    def _visible_text(seq: Sequence, params: SamplingParams) -> str:
+        hold = params.output_text_buffer_length
+        if seq.is_finished() or not hold:
+            return seq.output_text
+        return seq.output_text[: max(len(seq.output_text) - hold, 0)]

@@ -1,9 +1,12 @@
 """Decides, after each new token, whether a sequence is finished and why.
 
 Checked in vLLM's order, after the new token's text was appended:
-1. ``min_tokens`` not reached yet: nothing stops (the sampler also suppressed EOS/stop tokens);
+1. ``min_tokens`` not reached yet: nothing stops (the sampler also suppressed EOS/stop tokens),
+   except the hard ``max_model_len`` cap, which nothing overrides;
 2. EOS (unless ``ignore_eos``) -> ``stop``, ``stop_reason=None``;
-3. a ``stop_token_ids`` entry -> ``stop``, ``stop_reason=<token id>``;
+3. a ``stop_token_ids`` entry -> ``stop``, ``stop_reason=<token id>``; for 2 and 3 the token stays
+   in ``token_ids`` but its text is removed from the output text (unless
+   ``include_stop_str_in_output``), so a stop token never leaks into what the user reads;
 4. a stop string in the new text -> ``stop``, ``stop_reason=<the string>``; the text is cut before
    it (or after it with ``include_stop_str_in_output``);
 5. ``max_tokens`` output tokens, or ``max_model_len`` tokens in all -> ``length``.
@@ -23,12 +26,13 @@ class StopChecker:
         """Return the finished status for ``seq`` (and trim its text), or None to continue."""
         data = seq.data
         if data.get_output_len() < params.min_tokens:
-            return None
+            return SequenceStatus.FINISHED_LENGTH_CAPPED if data.get_len() >= self.max_model_len else None
         last = data.get_last_token_id()
-        if not params.ignore_eos and last == seq.eos_token_id:
-            return SequenceStatus.FINISHED_STOPPED
-        if last in params.stop_token_ids:
-            seq.stop_reason = last
+        eos = not params.ignore_eos and last == seq.eos_token_id
+        if eos or last in params.stop_token_ids:
+            if new_char_count and not params.include_stop_str_in_output:
+                seq.output_text = seq.output_text[:-new_char_count]
+            seq.stop_reason = None if eos else last
             return SequenceStatus.FINISHED_STOPPED
         stop_str = self._find_stop_string(seq, params, new_char_count)
         if stop_str is not None:

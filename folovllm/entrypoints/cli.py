@@ -80,8 +80,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 def _stream_reply(llm, token_ids: list[int], params) -> str:
     """Run one request step by step, printing text as it is produced.
 
-    Text that could still turn out to be the start of a stop string is held back
-    (``output_text_buffer_length``), so nothing printed is ever taken back.
+    The engine already holds back text that could still turn out to be the start of a stop
+    string, so each output's text only ever grows and the delta can be printed at once.
     """
     engine = llm.llm_engine
     request_id = engine.add_request({"prompt_token_ids": token_ids}, params)
@@ -91,10 +91,8 @@ def _stream_reply(llm, token_ids: list[int], params) -> str:
             if out.request_id != request_id:
                 continue
             text = out.outputs[0].text
-            visible = len(text) if out.finished else len(text) - params.output_text_buffer_length
-            if visible > shown:
-                print(text[shown:visible], end="", flush=True)
-                shown = visible
+            print(text[shown:], end="", flush=True)
+            shown = len(text)
     print()
     return text
 # --8<-- [end:stream_reply]
@@ -121,8 +119,15 @@ def _cmd_chat(args: argparse.Namespace) -> int:
         if not line:
             continue
         history.append({"role": "user", "content": line})
+        try:
+            prompt_ids = llm.encode_chat(history)
+            llm.llm_engine.process_prompt({"prompt_token_ids": prompt_ids})
+        except ValueError as e:  # e.g. the conversation outgrew max_model_len: keep the session
+            history.pop()
+            print(f"error: {e}\n(type /reset to start a new conversation)")
+            continue
         print("assistant> ", end="", flush=True)
-        reply = _stream_reply(llm, llm.encode_chat(history), params)
+        reply = _stream_reply(llm, prompt_ids, params)
         history.append({"role": "assistant", "content": reply})
 
 
@@ -132,7 +137,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     workload = Workload(num_prompts=args.num_prompts, input_len=args.input_len,
                         output_len=args.output_len, seed=args.bench_seed, repeats=args.repeats)
     llm = _make_llm(args, max_num_seqs=max(args.num_prompts, 1))
-    result = run_throughput(llm, workload).to_dict()
+    result = run_throughput(llm, workload, command=args.command_line).to_dict()
     print(format_table(result))
     if args.output_json:
         Path(args.output_json).parent.mkdir(parents=True, exist_ok=True)
@@ -185,7 +190,9 @@ def _quiet_loading() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.command_line = " ".join(["folovllm", *argv])
     try:
         return args.func(args)
     except (ValueError, FileNotFoundError) as e:

@@ -99,6 +99,19 @@ class LLM:
         finished: dict[str, RequestOutput] = {}
         bar = tqdm(total=len(request_ids), desc="Generating", unit="req", disable=not use_tqdm)
         out_tokens = 0
+        try:
+            self._drain(finished, bar, out_tokens)
+        except BaseException:
+            # a failed (or interrupted) generate must not leave its requests queued behind it
+            for request_id in request_ids:
+                engine.abort_request(request_id)
+            raise
+        finally:
+            bar.close()
+        return [finished[i] for i in request_ids]
+
+    def _drain(self, finished: dict[str, RequestOutput], bar: tqdm, out_tokens: int) -> None:
+        engine = self.llm_engine
         while engine.has_unfinished_requests():
             for out in engine.step():
                 if out.finished:
@@ -107,5 +120,3 @@ class LLM:
                     elapsed = bar.format_dict["elapsed"] or 1e-9
                     bar.set_postfix_str(f"{out_tokens / elapsed:.1f} output tok/s", refresh=False)
                     bar.update(1)
-        bar.close()
-        return [finished[i] for i in request_ids]

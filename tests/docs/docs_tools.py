@@ -9,7 +9,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
 SNIPPETS = DOCS / "snippets"
-RESULTS = DOCS / "benchmarks" / "results"
+RESULTS = DOCS / "benchmarks" / "results"          # *.json: the measured numbers
+RESULT_TABLES = SNIPPETS / "benchmarks"           # *.md: each JSON rendered, included by pages
 
 _INCLUDE = re.compile(r'--8<--\s+"([^"]+)"')
 _FENCE = re.compile(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from folovllm.benchmarks.throughput import format_table
-from tests.docs.docs_tools import RESULTS
+from tests.docs.docs_tools import RESULT_TABLES, RESULTS
 
 _JSON = sorted(RESULTS.glob("*.json"))
 
@@ -21,7 +21,7 @@ def test_there_are_results() -> None:
 def test_table_is_rendered_from_its_json(path: Path) -> None:
     """The Markdown table the docs include is exactly what the JSON renders to."""
     result = json.loads(path.read_text())
-    table = path.with_suffix(".md")
+    table = RESULT_TABLES / (path.stem + ".md")
     assert table.is_file(), f"{table.name} missing: render it with format_table"
     assert table.read_text() == format_table(result)
 

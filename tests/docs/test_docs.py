@@ -12,7 +12,7 @@ import pytest
 from tests.docs.docs_tools import (
     DOCS,
     REPO,
-    RESULTS,
+    RESULT_TABLES,
     SNIPPETS,
     english_pages,
     includes,
@@ -52,7 +52,7 @@ def _test_file_for(include: str) -> str | None:
     path = REPO / include
     if SNIPPETS in path.parents and path.suffix == ".py":
         return "tests/docs/test_snippets.py"  # runs every snippet file
-    if path.parent == RESULTS and path.suffix == ".md":
+    if path.parent == RESULT_TABLES and path.suffix == ".md":
         return "tests/docs/test_benchmarks.py"  # re-rendered from its JSON and compared
     if include.startswith("examples/"):
         return "tests/test_examples.py"  # runs every example

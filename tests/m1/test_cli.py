@@ -63,3 +63,26 @@ def test_usage_errors_exit_2(argv) -> None:
 def test_bench_rejects_zero_repeats(tiny_model_dirs, capsys) -> None:
     rc = main(["bench", "--model", str(tiny_model_dirs["llama"]), "--device", "cpu", "--repeats", "0"])
     assert rc == 2 and "repeats=0 is invalid" in capsys.readouterr().err
+
+
+def test_chat_survives_a_conversation_longer_than_max_model_len(tiny_model_dirs, monkeypatch,
+                                                                 capsys) -> None:
+    from folovllm.entrypoints import cli
+
+    real = cli._make_llm
+    monkeypatch.setattr(cli, "_make_llm", lambda args: real(args, max_model_len=40))
+    long = "The quick brown fox jumps over the lazy dog " * 3
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"hi\n{long}\n/reset\nhi\n/exit\n"))
+    rc = main(["chat", "--model", str(tiny_model_dirs["qwen3"]), "--device", "cpu",
+               "--max-tokens", "4"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "max_model_len=40" in out and out.count("assistant> ") == 2
+
+
+def test_bench_records_the_command_it_was_given(tiny_model_dirs, tmp_path) -> None:
+    path = tmp_path / "r.json"
+    argv = ["bench", "--model", str(tiny_model_dirs["llama"]), "--device", "cpu",
+            "--num-prompts", "1", "--input-len", "4", "--output-len", "2", "--repeats", "1",
+            "--output-json", str(path)]
+    assert main(argv) == 0
+    assert json.loads(path.read_text())["command"] == " ".join(["folovllm", *argv])

@@ -107,12 +107,20 @@ _OK = "fine prompt"
     ([_OK], "greedy", "expected SamplingParams"),
     ([_OK, "b"], [SamplingParams(), "greedy"], "expected SamplingParams"),
     ([_OK, "b"], [SamplingParams(), SamplingParams(prompt_logprobs=1)], "prompt_logprobs is not supported"),
+    ([_OK, "b"], [SamplingParams(), SamplingParams(n=2, best_of=300, temperature=1)],
+     "best_of=300 is invalid: .* max_num_seqs=256"),
 ])
 def test_bad_input_fails_before_any_work(tiny_llms, prompts, params, match) -> None:
     llm = tiny_llms["llama"]
     with pytest.raises(ValueError, match=match):
         llm.generate(prompts, params, use_tqdm=False)
     assert not llm.llm_engine.has_unfinished_requests()  # nothing was queued
+
+
+def test_caller_params_are_not_modified(tiny_llms) -> None:
+    params = SamplingParams(temperature=0, max_tokens=2)
+    tiny_llms["llama"].generate("Hello", params, use_tqdm=False)
+    assert params.all_stop_token_ids == set()
 
 
 def test_unknown_engine_keyword(tiny_model_dirs) -> None:

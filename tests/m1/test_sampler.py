@@ -31,6 +31,8 @@ def test_greedy_is_argmax() -> None:
     logits = torch.tensor([[0.1, 2.0, 0.3, 1.9, 0.0, -1.0]])
     out = Sampler()(logits, _md([SamplingParams(temperature=0)]))
     assert out.sampled_token_ids.tolist() == [1]
+    assert out.sampled_ranks.tolist() == [0]  # ranks are computed only when logprobs are asked
+    out = Sampler()(logits, _md([SamplingParams(temperature=0, logprobs=1)]))
     assert out.sampled_ranks.tolist() == [1]
 
 
@@ -131,3 +133,18 @@ def test_logprobs_are_raw_model_logprobs_with_ranks() -> None:
     assert out.topk_token_ids.tolist() == [[1, 2]]
     assert out.topk_logprobs[0].tolist() == pytest.approx(expected[[1, 2]].tolist())
     assert out.sampled_logprobs.item() == pytest.approx(expected[1].item())
+
+
+def test_top_p_one_keeps_every_token_even_beside_truncated_rows() -> None:
+    torch.manual_seed(0)
+    logits = torch.randn(2, 49152) * 3
+    md = SamplingMetadata.build([SamplingParams(top_p=1.0), SamplingParams(top_p=0.5)],
+                                [[0], [0]], [[], []], [None, None], 49152, "cpu")
+    kept = torch.isfinite(apply_truncation(logits, md))
+    assert kept[0].all() and not kept[1].all()
+
+
+def test_generators_differ_per_index_and_seed() -> None:
+    draws = {(s, i): torch.rand(4, generator=make_generator(s, i, "cpu")).tolist()
+             for s in (-2, -1, 0, 1) for i in range(3)}
+    assert len({tuple(v) for v in draws.values()}) == len(draws)

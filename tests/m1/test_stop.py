@@ -50,8 +50,14 @@ def test_stop_token_ids(default_llm, reference) -> None:
     c = default_llm.generate(PROMPT, SamplingParams(temperature=0, max_tokens=24, ignore_eos=True,
                                                     stop_token_ids=[target]), use_tqdm=False)[0].outputs[0]
     first = out.token_ids.index(target)
-    assert c.token_ids == out.token_ids[: first + 1]  # the stop token is kept in the ids
+    assert c.token_ids == out.token_ids[: first + 1]  # the stop token is kept in the ids ...
     assert c.finish_reason == "stop" and c.stop_reason == target
+    tok = default_llm.get_tokenizer()
+    assert c.text == tok.decode(out.token_ids[:first])  # ... but its text is not in the output
+    kept = default_llm.generate(PROMPT, SamplingParams(
+        temperature=0, max_tokens=24, ignore_eos=True, stop_token_ids=[target],
+        include_stop_str_in_output=True), use_tqdm=False)[0].outputs[0]
+    assert kept.text == tok.decode(out.token_ids[: first + 1])
 
 
 def test_max_tokens_is_length(default_llm, reference) -> None:
@@ -93,3 +99,53 @@ def test_stop_checker_window_only_searches_new_text() -> None:
     seq.output_text = "abcST" + "OP"
     assert StopChecker(1000).check(seq, params, new_char_count=2) is not None
     assert seq.output_text == "abc" and seq.stop_reason == "STOP"
+
+
+def test_max_model_len_beats_min_tokens(tiny_model_dirs) -> None:
+    from folovllm.entrypoints.llm import LLM
+
+    llm = LLM(str(tiny_model_dirs["llama"]), device="cpu", max_model_len=20)
+    prompt = {"prompt_token_ids": list(range(10, 25))}  # 15 tokens: room for 5
+    c = llm.generate(prompt, SamplingParams(temperature=0, max_tokens=50, min_tokens=10),
+                     use_tqdm=False)[0].outputs[0]
+    assert len(c.token_ids) == 5 and c.finish_reason == "length"
+
+
+def test_engine_holds_back_a_possible_stop_string_while_streaming(default_llm, reference) -> None:
+    """Every streamed text is a prefix of the final text: nothing shown is taken back."""
+    out, pieces = reference
+    stop, _ = _boundary_stop(pieces)
+    engine = default_llm.llm_engine
+    params = SamplingParams(temperature=0, max_tokens=24, ignore_eos=True, stop=[stop])
+    rid = engine.add_request(PROMPT, params)
+    seen = []
+    while engine.has_unfinished_requests():
+        seen += [o.outputs[0].text for o in engine.step() if o.request_id == rid]
+    final = seen[-1]
+    assert all(final.startswith(t) for t in seen)
+    assert all(len(a) <= len(b) for a, b in zip(seen, seen[1:]))
+    assert stop not in final
+
+
+def test_generation_config_eos_ids_stop_too(tiny_model_dirs, tmp_path) -> None:
+    """End-of-turn ids from generation_config.json stop like stop_token_ids (vLLM's rule)."""
+    import json
+    import shutil
+
+    from folovllm.entrypoints.llm import LLM
+
+    d = tmp_path / "m"
+    shutil.copytree(tiny_model_dirs["llama"], d)
+    greedy = SamplingParams(temperature=0, max_tokens=12)
+    ref = LLM(str(d), device="cpu").generate("Hello", SamplingParams(
+        temperature=0, max_tokens=12, ignore_eos=True), use_tqdm=False)[0].outputs[0].token_ids
+    target = ref[3]
+    eos = LLM(str(d), device="cpu").get_tokenizer().eos_token_id
+    (d / "generation_config.json").write_text(json.dumps({"eos_token_id": [eos, target]}))
+    llm = LLM(str(d), device="cpu")
+    c = llm.generate("Hello", greedy, use_tqdm=False)[0].outputs[0]
+    first = ref.index(target)
+    assert c.token_ids == ref[: first + 1] and c.stop_reason == target
+    ignored = llm.generate("Hello", SamplingParams(temperature=0, max_tokens=12, ignore_eos=True),
+                           use_tqdm=False)[0].outputs[0]
+    assert ignored.token_ids == ref

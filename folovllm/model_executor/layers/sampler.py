@@ -16,6 +16,7 @@ generators):
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import torch
@@ -32,7 +33,11 @@ def make_generator(seed: int, index: int, device: torch.device | str) -> torch.G
     share the batch: a seeded request gives the same tokens alone or among others.
     """
     g = torch.Generator(device=device)
-    g.manual_seed(hash((seed, index)) & (2**63 - 1) if index else seed)
+    if index:  # a well-mixed, platform-independent seed per (seed, index) pair
+        digest = hashlib.sha256(f"{seed}:{index}".encode()).digest()
+        g.manual_seed(int.from_bytes(digest[:8], "little") >> 1)
+    else:
+        g.manual_seed(seed)
     return g
 
 
@@ -124,7 +129,7 @@ class SamplerOutput:
 
     sampled_token_ids: torch.Tensor  # [B] long
     sampled_logprobs: torch.Tensor   # [B] float
-    sampled_ranks: torch.Tensor      # [B] long, 1 = the most likely token
+    sampled_ranks: torch.Tensor      # [B] long, 1 = the most likely token (0: not computed)
     topk_token_ids: torch.Tensor     # [B, N] long (N = max logprobs asked in the batch)
     topk_logprobs: torch.Tensor      # [B, N] float
 
@@ -156,7 +161,8 @@ def apply_truncation(logits: torch.Tensor, md: SamplingMetadata) -> torch.Tensor
     sorted_logits = sorted_logits.masked_fill(drop, _NEG_INF)
     probs = sorted_logits.softmax(dim=-1)
     mass_before = probs.cumsum(dim=-1) - probs
-    drop = mass_before >= md.top_p.unsqueeze(1)
+    # rows with top_p=1 keep everything: float32 cumsums can exceed 1 and would drop tail tokens
+    drop = (mass_before >= md.top_p.unsqueeze(1)) & (md.top_p.unsqueeze(1) < 1.0)
     drop |= probs < md.min_p.unsqueeze(1) * probs[:, :1]
     drop[:, 0] = False  # the most likely token always survives
     sorted_logits = sorted_logits.masked_fill(drop, _NEG_INF)
@@ -169,8 +175,9 @@ def _draw(probs: torch.Tensor, generators: list[torch.Generator | None],
           shared: torch.Generator | None) -> torch.Tensor:
     """Sample one token per row by the exponential race: argmax(p / q), q ~ Exp(1).
 
-    This equals sampling from ``p`` and, unlike ``torch.multinomial``, needs no host sync. Rows with
-    their own generator draw their noise from it; the others share one draw.
+    The token whose ``p_i / q_i`` is largest is distributed exactly as ``p`` (the exponential
+    form of the Gumbel-max trick), and the noise is an ordinary tensor: rows with their own
+    generator draw their noise from it, the others share one draw, all in one batched argmax.
     """
     q = torch.empty_like(probs).exponential_(generator=shared)
     for i, g in enumerate(generators):
@@ -206,7 +213,10 @@ class Sampler:
             sampled = random_ids if md.all_random else torch.where(
                 md.temperature > 0, random_ids, greedy_ids)
         sampled_lp = raw_logprobs.gather(1, sampled.unsqueeze(1)).squeeze(1)
-        ranks = (raw_logprobs > sampled_lp.unsqueeze(1)).sum(dim=-1) + 1
         top_lp, top_ids = raw_logprobs.topk(md.max_num_logprobs, dim=-1)
+        if md.max_num_logprobs:  # ranks cost a full-vocabulary compare: only when asked
+            ranks = (raw_logprobs > sampled_lp.unsqueeze(1)).sum(dim=-1) + 1
+        else:
+            ranks = torch.zeros_like(sampled)
         return SamplerOutput(sampled, sampled_lp, ranks, top_ids, top_lp)
 # --8<-- [end:sampler_call]
