@@ -174,7 +174,7 @@ class SamplingParams:
 
     @property
     def output_text_buffer_length(self) -> int:
-        """Characters of new text the detokenizer must hold back before showing them.
+        """Characters of new text the engine holds back before showing them.
 
         A stop string may be completed by a later token; until it is, the characters that could
         be its beginning must not be streamed, or the user would see text that is then cut off.

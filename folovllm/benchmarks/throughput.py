@@ -105,7 +105,7 @@ def _time_hf(llm: LLM, prompts: list[list[int]], output_len: int) -> EngineResul
 
 
 def run_throughput(llm: LLM, workload: Workload, command: str = "") -> BenchResult:
-    """Warm up both engines, then time each once on the workload."""
+    """Warm up both engines, then time them alternately `repeats` times; keep each one's best."""
     engine = llm.llm_engine
     prompts = workload.prompts(engine.config.model_config.vocab_size)
     warm = prompts[:2]

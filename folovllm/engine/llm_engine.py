@@ -189,7 +189,6 @@ class LLMEngine:
 
     def _start_batch(self) -> None:
         """Take the oldest waiting requests whose sequences fit in ``max_num_seqs``."""
-        self.runner.release()
         self._batch = []
         budget = self.config.scheduler_config.max_num_seqs
         while self.waiting and len(self.waiting[0].seqs) <= budget - len(self._batch):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -192,7 +193,7 @@ def _quiet_loading() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
-    args.command_line = " ".join(["folovllm", *argv])
+    args.command_line = shlex.join(["folovllm", *argv])
     try:
         return args.func(args)
     except (ValueError, FileNotFoundError) as e:

@@ -32,8 +32,8 @@ def test_greedy_is_argmax() -> None:
     out = Sampler()(logits, _md([SamplingParams(temperature=0)]))
     assert out.sampled_token_ids.tolist() == [1]
     assert out.sampled_ranks.tolist() == [0]  # ranks are computed only when logprobs are asked
-    out = Sampler()(logits, _md([SamplingParams(temperature=0, logprobs=1)]))
-    assert out.sampled_ranks.tolist() == [1]
+    out = Sampler()(logits, _md([SamplingParams(temperature=0, logprobs=0)]))
+    assert out.sampled_ranks.tolist() == [1]  # logprobs=0 still reports the sampled token's rank
 
 
 def test_top_k_1_equals_greedy() -> None:

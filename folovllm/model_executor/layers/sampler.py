@@ -60,7 +60,8 @@ class SamplingMetadata:
     all_greedy: bool
     all_random: bool
     need_truncation: bool   # any row uses top-k, top-p or min-p
-    max_num_logprobs: int   # 0: only the sampled token's logprob
+    max_num_logprobs: int   # top-N width of the batch (0: only the sampled token's logprob)
+    need_ranks: bool        # some row asked for logprobs (even logprobs=0 reports a rank)
 
     @classmethod
     def build(
@@ -109,6 +110,7 @@ class SamplingMetadata:
             all_random=not any(greedy),
             need_truncation=any(p.top_k or p.top_p < 1.0 or p.min_p > 0 for p in params),
             max_num_logprobs=max((p.logprobs or 0 for p in params), default=0),
+            need_ranks=any(p.logprobs is not None for p in params),
         )
 
 
@@ -214,7 +216,7 @@ class Sampler:
                 md.temperature > 0, random_ids, greedy_ids)
         sampled_lp = raw_logprobs.gather(1, sampled.unsqueeze(1)).squeeze(1)
         top_lp, top_ids = raw_logprobs.topk(md.max_num_logprobs, dim=-1)
-        if md.max_num_logprobs:  # ranks cost a full-vocabulary compare: only when asked
+        if md.need_ranks:  # ranks cost a full-vocabulary compare: only when asked
             ranks = (raw_logprobs > sampled_lp.unsqueeze(1)).sum(dim=-1) + 1
         else:
             ranks = torch.zeros_like(sampled)
