@@ -6,9 +6,10 @@ Engines:
 - ``transformers``: HF ``generate`` on static batches of ``hf_batch_size`` prompts.
 
 All engines get the same prompts and the same checkpoint (with ``load_format="dummy"``: random
-weights of the same shapes, so the same FLOPs and bytes) and ignore EOS, so each produces exactly the requested output lengths. ``generate`` has
-one ``max_new_tokens`` per batch, so in a batch of mixed output lengths it computes up to the
-longest; only the requested tokens count as output (that waste is static batching's cost).
+weights of the same shapes, so the same FLOPs and bytes) and ignore EOS, so each produces exactly
+the requested output lengths. ``generate`` has one ``max_new_tokens`` per batch, so in a batch of
+mixed output lengths it computes up to the longest; only the requested tokens count as output
+(that waste is static batching's cost).
 
 Each engine is built, warmed up on a small request, timed ``repeats`` times (the fastest run is
 kept: it is the one least disturbed by anything else on the machine), and freed before the next.
