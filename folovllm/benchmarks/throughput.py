@@ -38,9 +38,10 @@ WORKLOADS = ("random", "nanovllm")
 class Workload:
     """Prompts of random token ids and the number of tokens to generate for each.
 
-    ``random``: every prompt ``input_len`` tokens, every output ``output_len`` (vLLM's
-    ``bench throughput`` random dataset). ``nanovllm``: lengths uniform in [100, 1024] for both,
-    sampled at temperature 0.6 (nano-vllm's ``bench.py``).
+    ``random``: vLLM's ``bench throughput`` random dataset: input lengths uniform in
+    ``input_len * [1 - range_ratio, 1 + range_ratio]``, output lengths likewise around
+    ``output_len`` (``range_ratio=0``: all equal), greedy. ``nanovllm``: lengths uniform in
+    [100, 1024] for both, sampled at temperature 0.6 (nano-vllm's ``bench.py``).
     """
 
     name: str = "random"
@@ -51,6 +52,7 @@ class Workload:
     max_token_id: int = 10000
     repeats: int = 3
     hf_batch_size: int | None = None  # None: all prompts in one static batch
+    range_ratio: float = 0.0
 
     def __post_init__(self) -> None:
         if self.name not in WORKLOADS:
@@ -59,6 +61,9 @@ class Workload:
             check_int(name, getattr(self, name), 1)
         if self.hf_batch_size is not None:
             check_int("hf_batch_size", self.hf_batch_size, 1)
+        if isinstance(self.range_ratio, bool) or not isinstance(self.range_ratio, (int, float)) \
+                or not 0 <= self.range_ratio < 1:
+            raise ValueError(f"range_ratio={self.range_ratio!r} is invalid: must be in [0, 1)")
 
     @property
     def temperature(self) -> float:
@@ -72,10 +77,15 @@ class Workload:
             in_lens = [rng.randint(100, 1024) for _ in range(self.num_prompts)]
             out_lens = [rng.randint(100, 1024) for _ in range(self.num_prompts)]
         else:
-            in_lens = [self.input_len] * self.num_prompts
-            out_lens = [self.output_len] * self.num_prompts
+            in_lens = [_around(rng, self.input_len, self.range_ratio) for _ in range(self.num_prompts)]
+            out_lens = [_around(rng, self.output_len, self.range_ratio)
+                        for _ in range(self.num_prompts)]
         prompts = [[rng.randint(0, hi) for _ in range(n)] for n in in_lens]
         return prompts, out_lens
+
+
+def _around(rng: random.Random, n: int, ratio: float) -> int:
+    return rng.randint(max(1, int(n * (1 - ratio))), max(1, int(n * (1 + ratio))))
 
 
 @dataclass
@@ -242,6 +252,10 @@ def format_table(result: dict) -> str:
     w = result["workload"]
     if w["name"] == "nanovllm":
         shape = f"{w['num_prompts']} prompts, input and output lengths uniform in [100, 1024]"
+    elif w["range_ratio"]:
+        r = w["range_ratio"]
+        shape = (f"{w['num_prompts']} prompts, input {w['input_len']} and output "
+                 f"{w['output_len']} tokens each x uniform [{1 - r:g}, {1 + r:g}]")
     else:
         shape = (f"{w['num_prompts']} prompts x {w['input_len']} input tokens -> "
                  f"{w['output_len']} output tokens")

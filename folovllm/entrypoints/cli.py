@@ -138,7 +138,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     workload = Workload(name=args.workload, num_prompts=args.num_prompts,
                         input_len=args.input_len, output_len=args.output_len,
                         seed=args.bench_seed, repeats=args.repeats,
-                        hf_batch_size=args.hf_batch_size)
+                        hf_batch_size=args.hf_batch_size, range_ratio=args.range_ratio)
     engines = tuple(e.strip() for e in args.engines.split(",") if e.strip())
     _quiet_loading()
     model_kwargs = dict(model=args.model, dtype=args.dtype, device=args.device,
@@ -186,6 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated: folovllm, folovllm-m1, transformers")
     p.add_argument("--hf-batch-size", type=int, default=None,
                    help="static batch size of transformers generate (default: all prompts)")
+    p.add_argument("--range-ratio", type=float, default=0.0,
+                   help="random workload: lengths uniform in len x [1-r, 1+r]")
     p.add_argument("--max-model-len", type=int, default=None)
     p.add_argument("--gpu-memory-utilization", type=float, default=None)
     p.add_argument("--num-prompts", type=int, default=8)

@@ -99,6 +99,11 @@ def test_bench_workloads() -> None:
     assert again == prompts  # seeded: every engine and every run sees the same requests
     prompts, lens = Workload(num_prompts=3, input_len=5, output_len=7).requests(vocab_size=100)
     assert [len(p) for p in prompts] == [5, 5, 5] and lens == [7, 7, 7]
+    prompts, lens = Workload(num_prompts=200, input_len=100, output_len=10, range_ratio=0.5
+                             ).requests(vocab_size=1000)
+    assert min(map(len, prompts)) >= 50 and max(map(len, prompts)) <= 150 and len(set(lens)) > 3
+    with pytest.raises(ValueError, match="range_ratio=1 is invalid"):
+        Workload(range_ratio=1)
     with pytest.raises(ValueError, match="workload='sharegpt' is invalid"):
         Workload(name="sharegpt")
 
