@@ -36,6 +36,7 @@ _DTYPES: dict[str, torch.dtype] = {
 MODEL_DTYPES = ("auto", *_DTYPES)
 CACHE_DTYPES = ("auto", "float16", "bfloat16", "float32")
 LOAD_FORMATS = ("auto", "dummy")
+MODEL_IMPLS = ("folovllm", "transformers")
 DEVICES = ("auto", "cpu", "cuda")
 SCHEDULER_POLICIES = ("fcfs",)
 
@@ -120,6 +121,7 @@ class ModelConfig:
     skip_tokenizer_init: bool = False
     enforce_eager: bool = False
     device: str = "auto"
+    model_impl: str = "folovllm"
     hf_config: Any = field(init=False, repr=False)
     torch_dtype: torch.dtype = field(init=False)
 
@@ -130,6 +132,7 @@ class ModelConfig:
         check_int("seed", self.seed)
         check_bool("skip_tokenizer_init", self.skip_tokenizer_init)
         check_bool("enforce_eager", self.enforce_eager)
+        check_choice("model_impl", self.model_impl, MODEL_IMPLS)
         self.device = str(resolve_device(self.device))
         if self.model is None:
             from folovllm.model_executor.default_model import ensure_default_model
@@ -241,6 +244,7 @@ class CacheConfig:
     num_gpu_blocks: int | None = None
     enable_prefix_caching: bool = True
     cache_dtype: str = "auto"
+    kv_cache_memory_bytes: int | None = None
 
     def __post_init__(self) -> None:
         check_int("block_size", self.block_size, 1, 1024)
@@ -251,6 +255,8 @@ class CacheConfig:
             check_int("num_gpu_blocks", self.num_gpu_blocks, 1)
         check_bool("enable_prefix_caching", self.enable_prefix_caching)
         check_choice("cache_dtype", self.cache_dtype, CACHE_DTYPES)
+        if self.kv_cache_memory_bytes is not None:
+            check_int("kv_cache_memory_bytes", self.kv_cache_memory_bytes, 1)
 
     def resolve_dtype(self, model_dtype: torch.dtype) -> torch.dtype:
         """``auto`` stores K/V in the model's dtype."""

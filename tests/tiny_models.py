@@ -30,9 +30,11 @@ _CORPUS = [
 
 # name -> (architecture, config overrides). 2 layers, hidden 64, GQA (4 heads over 2 KV heads).
 TINY_CONFIGS: dict[str, dict] = {
-    "llama": dict(
+    "llama": dict(  # llama3-style RoPE scaling, so that path is covered too
         model_type="llama", architectures=["LlamaForCausalLM"], tie_word_embeddings=False,
-        rope_theta=10000.0,
+        rope_parameters=dict(rope_type="llama3", rope_theta=10000.0, factor=8.0,
+                             low_freq_factor=1.0, high_freq_factor=4.0,
+                             original_max_position_embeddings=64),
     ),
     "qwen2": dict(
         model_type="qwen2", architectures=["Qwen2ForCausalLM"], tie_word_embeddings=True,

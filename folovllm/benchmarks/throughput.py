@@ -1,46 +1,91 @@
-"""Offline throughput: one workload through our engine and through HF ``generate``.
+"""Offline throughput: one workload through several engines, measured in one process.
 
-Both run in the same process on the same weights (the HF model object inside our runner), on the
-same prompts, with greedy decoding and a fixed number of output tokens (EOS ignored), so the ratio
-isolates what the engine adds or saves. Each side gets one small warm-up run first; then the two
-engines run alternately ``repeats`` times and each keeps its fastest run, which filters out
-interference from whatever else the machine is doing.
+Engines:
+- ``folovllm``: our engine as it stands (own model code, continuous batching);
+- ``folovllm-m1``: our engine on the M1 runner (``transformers`` model, static padded batches);
+- ``transformers``: HF ``generate`` on static batches of ``hf_batch_size`` prompts.
+
+All engines get the same prompts and the same checkpoint (with ``load_format="dummy"``: random
+weights of the same shapes, so the same FLOPs and bytes) and ignore EOS, so each produces exactly
+the requested output lengths. ``generate`` has one ``max_new_tokens`` per batch, so in a batch of
+mixed output lengths it computes up to the longest; only the requested tokens count as output
+(that waste is static batching's cost).
+
+Each engine is built, warmed up on a small request, timed ``repeats`` times (the fastest run is
+kept: it is the one least disturbed by anything else on the machine), and freed before the next.
 """
 
 from __future__ import annotations
 
 import datetime
-import platform
+import gc
 import random
+import statistics
 import time
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import torch
 
 from folovllm.config import check_int
-from folovllm.entrypoints.llm import LLM
 from folovllm.sampling_params import SamplingParams
+
+ENGINES = ("folovllm", "folovllm-m1", "transformers")
+WORKLOADS = ("random", "nanovllm")
 
 
 @dataclass
 class Workload:
-    """``num_prompts`` prompts of ``input_len`` random token ids, ``output_len`` tokens each."""
+    """Prompts of random token ids and the number of tokens to generate for each.
 
+    ``random``: vLLM's ``bench throughput`` random dataset: input lengths uniform in
+    ``input_len * [1 - range_ratio, 1 + range_ratio]``, output lengths likewise around
+    ``output_len`` (``range_ratio=0``: all equal), greedy. ``nanovllm``: lengths uniform in
+    [100, 1024] for both, sampled at temperature 0.6 (nano-vllm's ``bench.py``).
+    """
+
+    name: str = "random"
     num_prompts: int = 8
     input_len: int = 128
     output_len: int = 128
     seed: int = 0
     max_token_id: int = 10000
     repeats: int = 3
+    hf_batch_size: int | None = None  # None: all prompts in one static batch
+    range_ratio: float = 0.0
 
     def __post_init__(self) -> None:
+        if self.name not in WORKLOADS:
+            raise ValueError(f"workload={self.name!r} is invalid: must be one of {list(WORKLOADS)}")
         for name in ("num_prompts", "input_len", "output_len", "repeats", "max_token_id"):
             check_int(name, getattr(self, name), 1)
+        if self.hf_batch_size is not None:
+            check_int("hf_batch_size", self.hf_batch_size, 1)
+        if isinstance(self.range_ratio, bool) or not isinstance(self.range_ratio, (int, float)) \
+                or not 0 <= self.range_ratio < 1:
+            raise ValueError(f"range_ratio={self.range_ratio!r} is invalid: must be in [0, 1)")
 
-    def prompts(self, vocab_size: int) -> list[list[int]]:
+    @property
+    def temperature(self) -> float:
+        return 0.6 if self.name == "nanovllm" else 0.0
+
+    def requests(self, vocab_size: int) -> tuple[list[list[int]], list[int]]:
+        """(prompts, output lengths), the same for every engine."""
         rng = random.Random(self.seed)
         hi = min(self.max_token_id, vocab_size) - 1
-        return [[rng.randint(0, hi) for _ in range(self.input_len)] for _ in range(self.num_prompts)]
+        if self.name == "nanovllm":
+            in_lens = [rng.randint(100, 1024) for _ in range(self.num_prompts)]
+            out_lens = [rng.randint(100, 1024) for _ in range(self.num_prompts)]
+        else:
+            in_lens = [_around(rng, self.input_len, self.range_ratio) for _ in range(self.num_prompts)]
+            out_lens = [_around(rng, self.output_len, self.range_ratio)
+                        for _ in range(self.num_prompts)]
+        prompts = [[rng.randint(0, hi) for _ in range(n)] for n in in_lens]
+        return prompts, out_lens
+
+
+def _around(rng: random.Random, n: int, ratio: float) -> int:
+    return rng.randint(max(1, int(n * (1 - ratio))), max(1, int(n * (1 + ratio))))
 
 
 @dataclass
@@ -48,10 +93,95 @@ class EngineResult:
     engine: str
     seconds: float
     output_tokens: int
+    ttft_p50: float | None = None
+    ttft_p99: float | None = None
+    tpot_p50: float | None = None
+    tpot_p99: float | None = None
+    peak_memory_bytes: int | None = None
+    kv_cache_bytes: int | None = None
+    max_concurrent_seqs: int | None = None
 
     @property
     def output_tokens_per_s(self) -> float:
         return self.output_tokens / self.seconds
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 \
+        else values[0]
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+class _OurEngine:
+    def __init__(self, model_kwargs: dict[str, Any], impl: str, max_num_seqs: int) -> None:
+        from folovllm.entrypoints.llm import LLM
+
+        self.name = "folovllm" if impl == "folovllm" else "folovllm-m1"
+        # token ids in and out: no tokenizer needed, so a bare config.json (dummy weights) works
+        self.llm = LLM(**model_kwargs, model_impl=impl, max_num_seqs=max_num_seqs,
+                       skip_tokenizer_init=True)
+        self.device = self.llm.llm_engine.device
+
+    def run(self, prompts: list[list[int]], out_lens: list[int], temperature: float) -> EngineResult:
+        params = [SamplingParams(temperature=temperature, max_tokens=n, ignore_eos=True, seed=i)
+                  for i, n in enumerate(out_lens)]
+        start = time.perf_counter()
+        outs = self.llm.generate([{"prompt_token_ids": p} for p in prompts], params,
+                                 use_tqdm=False)
+        _sync(self.device)
+        seconds = time.perf_counter() - start
+        ttfts = [o.metrics.ttft for o in outs]
+        tpots = [t for o in outs if (t := o.metrics.tpot(len(o.outputs[0].token_ids))) is not None]
+        runner = self.llm.llm_engine.runner
+        return EngineResult(
+            self.name, seconds, sum(len(o.outputs[0].token_ids) for o in outs),
+            ttft_p50=_percentile(ttfts, 50), ttft_p99=_percentile(ttfts, 99),
+            tpot_p50=_percentile(tpots, 50), tpot_p99=_percentile(tpots, 99),
+            kv_cache_bytes=getattr(runner, "kv_cache_bytes", None),
+            max_concurrent_seqs=self.llm.llm_engine.scheduler.num_slots)
+
+
+class _HFEngine:
+    name = "transformers"
+
+    def __init__(self, model_kwargs: dict[str, Any], batch_size: int | None) -> None:
+        from folovllm.config import ModelConfig
+        from folovllm.model_executor.loader import load_hf_model
+
+        config = ModelConfig(**{k: v for k, v in model_kwargs.items()
+                                if k in ("model", "dtype", "device", "load_format", "seed")})
+        self.model = load_hf_model(config)
+        self.device = torch.device(config.device)
+        hf = config.hf_config
+        eos = hf.eos_token_id[0] if isinstance(hf.eos_token_id, list) else hf.eos_token_id
+        self.pad = next((t for t in (getattr(hf, "pad_token_id", None), eos) if t is not None), 0)
+        self.batch_size = batch_size
+
+    @torch.inference_mode()
+    def run(self, prompts: list[list[int]], out_lens: list[int], temperature: float) -> EngineResult:
+        size = self.batch_size or len(prompts)
+        start = time.perf_counter()
+        for i in range(0, len(prompts), size):
+            batch, lens = prompts[i:i + size], out_lens[i:i + size]
+            width = max(len(p) for p in batch)
+            ids = torch.full((len(batch), width), self.pad, dtype=torch.long)
+            mask = torch.zeros_like(ids)
+            for row, p in enumerate(batch):  # left padding, as generate expects
+                ids[row, width - len(p):] = torch.tensor(p)
+                mask[row, width - len(p):] = 1
+            sampling = dict(do_sample=True, temperature=temperature, top_k=0) if temperature \
+                else dict(do_sample=False)
+            self.model.generate(ids.to(self.device), attention_mask=mask.to(self.device),
+                                max_new_tokens=max(lens), eos_token_id=None,
+                                pad_token_id=self.pad, **sampling)
+        _sync(self.device)
+        return EngineResult(self.name, time.perf_counter() - start, sum(out_lens))
 
 
 @dataclass
@@ -60,83 +190,89 @@ class BenchResult:
     results: list[EngineResult]
     model: str
     device: str
+    command: str = ""
     torch_version: str = torch.__version__
     date: str = field(default_factory=lambda: datetime.date.today().isoformat())
-    command: str = ""
-    host: str = field(default_factory=platform.machine)
-
-    @property
-    def ratio(self) -> float:
-        """ours / transformers, in output tokens per second."""
-        by = {r.engine: r.output_tokens_per_s for r in self.results}
-        return by["folovllm"] / by["transformers"]
 
     def to_dict(self) -> dict:
         d = asdict(self)
+        base = {r.engine: r.output_tokens_per_s for r in self.results}.get("transformers")
         for r, raw in zip(self.results, d["results"]):
             raw["output_tokens_per_s"] = round(r.output_tokens_per_s, 2)
-        d["ratio"] = round(self.ratio, 3)
+            raw["vs_transformers"] = round(r.output_tokens_per_s / base, 3) if base else None
         return d
 
 
-# --8<-- [start:time_both]
-def _time_ours(llm: LLM, prompts: list[list[int]], output_len: int) -> EngineResult:
-    params = SamplingParams(temperature=0, max_tokens=output_len, ignore_eos=True)
-    inputs = [{"prompt_token_ids": p} for p in prompts]
-    start = time.perf_counter()
-    outs = llm.generate(inputs, params, use_tqdm=False)
-    seconds = time.perf_counter() - start
-    return EngineResult("folovllm", seconds, sum(len(o.outputs[0].token_ids) for o in outs))
+def run_throughput(model_kwargs: dict[str, Any], workload: Workload,
+                   engines: tuple[str, ...] = ENGINES, command: str = "") -> BenchResult:
+    """Run ``workload`` through each engine in turn; ``model_kwargs`` as for ``LLM``."""
+    for e in engines:
+        if e not in ENGINES:
+            raise ValueError(f"engine={e!r} is invalid: must be one of {list(ENGINES)}")
+    results, device, model = [], "", ""
+    for name in engines:
+        engine = (_HFEngine(model_kwargs, workload.hf_batch_size) if name == "transformers" else
+                  _OurEngine(model_kwargs, "folovllm" if name == "folovllm" else "transformers",
+                             workload.num_prompts))
+        vocab = _vocab_size(engine)
+        prompts, out_lens = workload.requests(vocab)
+        warm = [p[:8] for p in prompts[:2]]
+        engine.run(warm, [4] * len(warm), workload.temperature)  # warm-up
+        if engine.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(engine.device)
+        runs = [engine.run(prompts, out_lens, workload.temperature) for _ in range(workload.repeats)]
+        best = min(runs, key=lambda r: r.seconds)
+        if engine.device.type == "cuda":
+            best.peak_memory_bytes = torch.cuda.max_memory_allocated(engine.device)
+            device = torch.cuda.get_device_name(engine.device)
+        else:
+            device = "cpu"
+        model = model_kwargs.get("model") or "default (SmolLM2-135M-Instruct)"
+        results.append(best)
+        del engine
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    return BenchResult(workload, results, str(model), device, command=command)
 
 
-@torch.inference_mode()
-def _time_hf(llm: LLM, prompts: list[list[int]], output_len: int) -> EngineResult:
-    model = llm.llm_engine.runner.model
-    ids = torch.tensor(prompts, device=llm.llm_engine.device)  # equal lengths: no padding
-    start = time.perf_counter()
-    out = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=output_len,
-                         do_sample=False, eos_token_id=None,
-                         pad_token_id=llm.llm_engine.runner.pad_token_id)
-    if ids.is_cuda:
-        torch.cuda.synchronize()
-    seconds = time.perf_counter() - start
-    return EngineResult("transformers", seconds, (out.shape[1] - ids.shape[1]) * ids.shape[0])
-# --8<-- [end:time_both]
+def _vocab_size(engine: _OurEngine | _HFEngine) -> int:
+    if isinstance(engine, _HFEngine):
+        return engine.model.config.vocab_size
+    return engine.llm.llm_engine.config.model_config.vocab_size
 
 
-def run_throughput(llm: LLM, workload: Workload, command: str = "") -> BenchResult:
-    """Warm up both engines, then time them alternately `repeats` times; keep each one's best."""
-    engine = llm.llm_engine
-    prompts = workload.prompts(engine.config.model_config.vocab_size)
-    warm = prompts[:2]
-    _time_ours(llm, [p[:16] for p in warm], 4)
-    _time_hf(llm, [p[:16] for p in warm], 4)
-    runs: dict[str, list[EngineResult]] = {"folovllm": [], "transformers": []}
-    for _ in range(workload.repeats):
-        runs["folovllm"].append(_time_ours(llm, prompts, workload.output_len))
-        runs["transformers"].append(_time_hf(llm, prompts, workload.output_len))
-    results = [min(rs, key=lambda r: r.seconds) for rs in runs.values()]
-    device = str(engine.device)
-    if engine.device.type == "cuda":
-        device = torch.cuda.get_device_name(engine.device)
-    return BenchResult(workload, results, engine.config.model_config.model, device,
-                       command=command)
+def _fmt(value: float | None, scale: float = 1.0, digits: int = 1) -> str:
+    return "-" if value is None else f"{value * scale:.{digits}f}"
 
 
 def format_table(result: dict) -> str:
     """A Markdown table of a result dict (``BenchResult.to_dict()`` or its JSON file); the docs
     include exactly this text, and a test re-renders it from the committed JSON."""
     w = result["workload"]
+    if w["name"] == "nanovllm":
+        shape = f"{w['num_prompts']} prompts, input and output lengths uniform in [100, 1024]"
+    elif w["range_ratio"]:
+        r = w["range_ratio"]
+        shape = (f"{w['num_prompts']} prompts, input {w['input_len']} and output "
+                 f"{w['output_len']} tokens each x uniform [{1 - r:g}, {1 + r:g}]")
+    else:
+        shape = (f"{w['num_prompts']} prompts x {w['input_len']} input tokens -> "
+                 f"{w['output_len']} output tokens")
+    mode = "greedy" if w["name"] == "random" else "temperature 0.6"
     lines = [
-        f"Workload: {w['num_prompts']} prompts x {w['input_len']} input tokens -> "
-        f"{w['output_len']} output tokens (greedy, EOS ignored), best of {w['repeats']} runs, "
+        f"Workload `{w['name']}`: {shape} ({mode}, EOS ignored), best of {w['repeats']} runs; "
         f"device `{result['device']}`, torch {result['torch_version']}, {result['date']}.",
         "",
-        "| engine | seconds | output tokens | output tokens/s |",
-        "|---|---:|---:|---:|",
+        "| engine | seconds | output tokens | output tokens/s | vs transformers | TTFT p50 (ms) "
+        "| TPOT p50 (ms) | concurrent seqs |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in result["results"]:
-        lines.append(f"| {r['engine']} | {r['seconds']:.2f} | {r['output_tokens']} | "
-                     f"{r['output_tokens_per_s']:.1f} |")
-    lines += ["", f"Ratio folovllm / transformers: **{result['ratio']:.2f}x**", ""]
+        ratio = "-" if r["vs_transformers"] is None else f"{r['vs_transformers']:.2f}x"
+        lines.append(
+            f"| {r['engine']} | {r['seconds']:.2f} | {r['output_tokens']} | "
+            f"{r['output_tokens_per_s']:.1f} | {ratio} | {_fmt(r['ttft_p50'], 1000)} | "
+            f"{_fmt(r['tpot_p50'], 1000)} | {r['max_concurrent_seqs'] or '-'} |")
+    lines.append("")
     return "\n".join(lines)

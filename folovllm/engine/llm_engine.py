@@ -4,10 +4,14 @@
 returns the outputs of every request it advanced; ``abort_request`` cancels. ``LLM.generate`` is a
 loop over ``step`` and is all most users need.
 
-M1 batches *statically*: when no batch is in flight, ``step`` takes waiting requests (oldest
-first, up to ``max_num_seqs`` sequences) and prefills them together; every following ``step``
-decodes that batch until all its sequences are finished. A request added meanwhile waits for the
-whole batch to drain: the head-of-line blocking that M2's continuous batching removes.
+Each step: the ``Scheduler`` picks the sequences (a prefill of newly admitted ones, or a decode of
+all running ones), the runner turns them into one forward pass and returns one row of logits per
+sequence, the ``Sampler`` picks the tokens, and the engine appends them, detokenizes, checks stops
+and frees finished sequences' KV slots for the next step (continuous batching).
+
+Two runners share this loop: ``ModelRunner`` (our model code, flat batch, slot KV cache; the
+default) and ``HFModelRunner`` (``model_impl="transformers"``, M1's padded static batch, kept for
+comparisons; the scheduler then admits new sequences only when nothing runs).
 """
 
 from __future__ import annotations
@@ -16,13 +20,13 @@ import copy
 import itertools
 import json
 import time
-from collections import deque
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from folovllm.config import EngineArgs, EngineConfig
+from folovllm.core.scheduler import ScheduledSeq, Scheduler
 from folovllm.engine.detokenizer import DetokenizerState, IncrementalDetokenizer
 from folovllm.engine.stop_checker import StopChecker
 from folovllm.model_executor.layers.sampler import (
@@ -36,6 +40,7 @@ from folovllm.outputs import CompletionOutput, RequestOutput
 from folovllm.sampling_params import SamplingParams
 from folovllm.sequence import Logprob, Request, Sequence, SequenceStatus
 from folovllm.worker.hf_runner import HFModelRunner
+from folovllm.worker.model_runner import ModelRunner
 
 # A prompt: text, or a dict with "prompt" (text) or "prompt_token_ids".
 PromptType = str | dict[str, Any]
@@ -54,25 +59,32 @@ class LLMEngine:
     def __init__(self, config: EngineConfig) -> None:
         self.config = config
         mc = config.model_config
-        if mc.skip_tokenizer_init:
-            raise ValueError("skip_tokenizer_init=True is invalid in M1: the engine detokenizes "
-                             "every output and needs the tokenizer")
-        self.tokenizer = load_tokenizer(mc)
-        self.eos_token_id = self.tokenizer.eos_token_id
+        # skip_tokenizer_init: token ids in, token ids out, no text (benchmarks on a bare
+        # config.json need no tokenizer); EOS then comes from the model config.
+        self.tokenizer = None if mc.skip_tokenizer_init else load_tokenizer(mc)
+        self.eos_token_id = (getattr(mc.hf_config, "eos_token_id", None)
+                             if self.tokenizer is None else self.tokenizer.eos_token_id)
+        if isinstance(self.eos_token_id, list):
+            self.eos_token_id = self.eos_token_id[0] if self.eos_token_id else None
         # Chat models often end a turn with another token too (Llama 3's <|eot_id|>, Qwen's
         # <|endoftext|>): generation_config.json lists them, and they stop like stop_token_ids.
         self.extra_eos_ids = sorted(set(generation_eos_ids(mc.model)) - {self.eos_token_id})
-        pad = self.tokenizer.pad_token_id
-        self.runner = HFModelRunner(mc, pad_token_id=self.eos_token_id if pad is None else pad)
+        if mc.model_impl == "transformers":
+            pad = None if self.tokenizer is None else self.tokenizer.pad_token_id
+            self.runner = HFModelRunner(mc, pad_token_id=self.eos_token_id if pad is None else pad)
+            num_slots = config.scheduler_config.max_num_seqs
+        else:
+            self.runner = ModelRunner(config)
+            num_slots = self.runner.num_slots
+        self.scheduler = Scheduler(config.scheduler_config, num_slots,
+                                   static_batching=mc.model_impl == "transformers")
         self.device = self.runner.device
         generator = torch.Generator(device=self.device)
         generator.manual_seed(mc.seed)
         self.sampler = Sampler(generator)
-        self.detokenizer = IncrementalDetokenizer(self.tokenizer)
+        self.detokenizer = None if self.tokenizer is None else IncrementalDetokenizer(self.tokenizer)
         self.stop_checker = StopChecker(mc.max_model_len)
-        self.waiting: deque[Request] = deque()
         self.requests: dict[str, Request] = {}
-        self._batch: list[tuple[Request, Sequence]] = []
         self._detok: dict[int, DetokenizerState] = {}
         self._generators: dict[int, torch.Generator] = {}
         self._seq_ids = itertools.count()
@@ -95,6 +107,9 @@ class LLMEngine:
         if ids is None:
             if not isinstance(text, str) or not text:
                 raise ValueError(f"prompt={text!r} is invalid: must be a non-empty string")
+            if self.tokenizer is None:
+                raise ValueError("text prompts need a tokenizer, but skip_tokenizer_init=True: "
+                                 "pass {'prompt_token_ids': [...]}")
             ids = self.tokenizer(text).input_ids
         vocab = self.config.model_config.vocab_size
         if not isinstance(ids, (list, tuple)) or not ids:
@@ -115,6 +130,9 @@ class LLMEngine:
             raise ValueError(f"sampling_params={params!r} is invalid: expected SamplingParams")
         if params.prompt_logprobs is not None:
             raise ValueError("prompt_logprobs is not supported by this engine yet; leave it None")
+        if self.tokenizer is None and (params.stop or params.logprobs is not None):
+            raise ValueError("stop strings and logprobs need a tokenizer, but "
+                             "skip_tokenizer_init=True")
         max_seqs = self.config.scheduler_config.max_num_seqs
         if params.best_of > max_seqs:
             raise ValueError(f"best_of={params.best_of} is invalid: a request's sequences run "
@@ -141,20 +159,15 @@ class LLMEngine:
             next(self._seq_ids)
         req = Request.create(request_id, text, ids, params, first, self.eos_token_id)
         self.requests[request_id] = req
-        self.waiting.append(req)
+        self.scheduler.add_request(req)
         return request_id
 
     def abort_request(self, request_id: str) -> None:
         """Cancel a request; its sequences finish with ``finish_reason="abort"``."""
-        req = self.requests.pop(request_id, None)
-        if req is None:
+        if self.requests.pop(request_id, None) is None:
             return
-        if req in self.waiting:
-            self.waiting.remove(req)
-        for seq in req.seqs:
-            if not seq.is_finished():
-                seq.status = SequenceStatus.FINISHED_ABORTED
-                self._forget(seq)
+        for seq in self.scheduler.abort_request(request_id):
+            self._forget(seq)
 
     def has_unfinished_requests(self) -> bool:
         return bool(self.requests)
@@ -165,56 +178,46 @@ class LLMEngine:
     # ---- one step ------------------------------------------------------------------------
     # --8<-- [start:step]
     def step(self) -> list[RequestOutput]:
-        """Run one forward pass (a prefill of a new batch or a decode of the current one)."""
-        if not any(not s.is_finished() for _, s in self._batch):
-            self._start_batch()
-            if not self._batch:
-                return []
-            logits = self.runner.prefill([list(s.data.prompt_token_ids) for _, s in self._batch])
-            now = time.monotonic()
-            for req in {id(r): r for r, _ in self._batch}.values():
-                req.metrics.first_scheduled_time = now
-        else:
-            logits = self.runner.decode([
-                self.runner.pad_token_id if s.is_finished() else s.data.get_last_token_id()
-                for _, s in self._batch
-            ])
-        rows = [(i, r, s) for i, (r, s) in enumerate(self._batch) if not s.is_finished()]
-        index = torch.tensor([i for i, _, _ in rows], device=logits.device)
-        out = self.sampler(logits.index_select(0, index), self._sampling_metadata(rows))
+        """Schedule, run the model once, sample, and process the new tokens."""
+        sched = self.scheduler.schedule()
+        if sched is None:
+            return []
+        if sched.is_prefill:
+            self._start_sequences(sched.scheduled)
+        logits = self.runner.execute_model(sched)
+        rows = [(s.request, s.seq) for s in sched.scheduled]
+        out = self.sampler(logits, self._sampling_metadata(rows))
         outputs = self._process_output(rows, out)
-        if all(s.is_finished() for _, s in self._batch):
-            self.runner.release()  # the batch drained: free its KV cache now, not at the next one
+        self.scheduler.free_finished()  # their KV slots are free for the very next step
         return outputs
 
-    def _start_batch(self) -> None:
-        """Take the oldest waiting requests whose sequences fit in ``max_num_seqs``."""
-        self._batch = []
-        budget = self.config.scheduler_config.max_num_seqs
-        while self.waiting and len(self.waiting[0].seqs) <= budget - len(self._batch):
-            req = self.waiting.popleft()
-            for index, seq in enumerate(req.seqs):
-                seq.status = SequenceStatus.RUNNING
+    def _start_sequences(self, scheduled: list[ScheduledSeq]) -> None:
+        """First schedule of a sequence: its detokenizer state, its generator, the metrics."""
+        now = time.monotonic()
+        for s in scheduled:
+            req, seq, params = s.request, s.seq, s.request.sampling_params
+            if req.metrics.first_scheduled_time is None:
+                req.metrics.first_scheduled_time = now
+            if self.detokenizer is not None:
                 self._detok[seq.seq_id] = self.detokenizer.init_state(
-                    seq.data.prompt_token_ids, req.sampling_params.skip_special_tokens)
-                if req.sampling_params.seed is not None:
-                    self._generators[seq.seq_id] = make_generator(
-                        req.sampling_params.seed, index, self.device)
-                self._batch.append((req, seq))
+                    seq.data.prompt_token_ids, params.skip_special_tokens)
+            if params.seed is not None:
+                index = req.seqs.index(seq)
+                self._generators[seq.seq_id] = make_generator(params.seed, index, self.device)
     # --8<-- [end:step]
 
-    def _sampling_metadata(self, rows: list[tuple[int, Request, Sequence]]) -> SamplingMetadata:
+    def _sampling_metadata(self, rows: list[tuple[Request, Sequence]]) -> SamplingMetadata:
         return SamplingMetadata.build(
-            params=[r.sampling_params for _, r, _ in rows],
-            prompt_ids=[list(s.data.prompt_token_ids) for _, _, s in rows],
-            output_ids=[s.data.output_token_ids for _, _, s in rows],
-            generators=[self._generators.get(s.seq_id) for _, _, s in rows],
+            params=[r.sampling_params for r, _ in rows],
+            prompt_ids=[list(s.data.prompt_token_ids) for _, s in rows],
+            output_ids=[s.data.output_token_ids for _, s in rows],
+            generators=[self._generators.get(s.seq_id) for _, s in rows],
             vocab_size=self.config.model_config.vocab_size,
             device=self.device,
         )
 
     # --8<-- [start:process_output]
-    def _process_output(self, rows: list[tuple[int, Request, Sequence]],
+    def _process_output(self, rows: list[tuple[Request, Sequence]],
                         out: SamplerOutput) -> list[RequestOutput]:
         """Append tokens, detokenize, check stops; build outputs.
 
@@ -227,7 +230,7 @@ class LLMEngine:
             out.topk_logprobs.double()], dim=1).tolist()
         now = time.monotonic()
         touched: dict[str, Request] = {}
-        for (_, req, seq), vals in zip(rows, host):
+        for (req, seq), vals in zip(rows, host):
             params = req.sampling_params
             token, logprob, rank = int(vals[0]), vals[1], int(vals[2])
             seq.data.append_token_id(token, logprob)
@@ -235,8 +238,8 @@ class LLMEngine:
             if params.logprobs is not None:
                 seq.output_logprobs.append(self._logprob_dict(
                     token, logprob, rank, vals[3:3 + n_top], vals[3 + n_top:], params.logprobs))
-            new_text = self.detokenizer.step(self._detok[seq.seq_id], token,
-                                             params.skip_special_tokens)
+            new_text = "" if self.detokenizer is None else self.detokenizer.step(
+                self._detok[seq.seq_id], token, params.skip_special_tokens)
             seq.output_text += new_text
             if req.metrics.first_token_time is None:
                 req.metrics.first_token_time = now

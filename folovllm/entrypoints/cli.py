@@ -135,10 +135,19 @@ def _cmd_chat(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     from folovllm.benchmarks.throughput import Workload, format_table, run_throughput
 
-    workload = Workload(num_prompts=args.num_prompts, input_len=args.input_len,
-                        output_len=args.output_len, seed=args.bench_seed, repeats=args.repeats)
-    llm = _make_llm(args, max_num_seqs=max(args.num_prompts, 1))
-    result = run_throughput(llm, workload, command=args.command_line).to_dict()
+    workload = Workload(name=args.workload, num_prompts=args.num_prompts,
+                        input_len=args.input_len, output_len=args.output_len,
+                        seed=args.bench_seed, repeats=args.repeats,
+                        hf_batch_size=args.hf_batch_size, range_ratio=args.range_ratio)
+    engines = tuple(e.strip() for e in args.engines.split(",") if e.strip())
+    _quiet_loading()
+    model_kwargs = dict(model=args.model, dtype=args.dtype, device=args.device,
+                        load_format=args.load_format)
+    if args.max_model_len is not None:
+        model_kwargs["max_model_len"] = args.max_model_len
+    if args.gpu_memory_utilization is not None:
+        model_kwargs["gpu_memory_utilization"] = args.gpu_memory_utilization
+    result = run_throughput(model_kwargs, workload, engines, command=args.command_line).to_dict()
     print(format_table(result))
     if args.output_json:
         Path(args.output_json).parent.mkdir(parents=True, exist_ok=True)
@@ -172,6 +181,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_chat)
 
     p = sub.add_parser("bench", help="throughput: our engine vs transformers generate")
+    p.add_argument("--workload", default="random", help="random | nanovllm")
+    p.add_argument("--engines", default="folovllm,folovllm-m1,transformers",
+                   help="comma-separated: folovllm, folovllm-m1, transformers")
+    p.add_argument("--hf-batch-size", type=int, default=None,
+                   help="static batch size of transformers generate (default: all prompts)")
+    p.add_argument("--range-ratio", type=float, default=0.0,
+                   help="random workload: lengths uniform in len x [1-r, 1+r]")
+    p.add_argument("--max-model-len", type=int, default=None)
+    p.add_argument("--gpu-memory-utilization", type=float, default=None)
     p.add_argument("--num-prompts", type=int, default=8)
     p.add_argument("--input-len", type=int, default=128)
     p.add_argument("--output-len", type=int, default=128)

@@ -103,3 +103,97 @@ def summarize_model(model_config: ModelConfig, model: torch.nn.Module) -> ModelS
         dtype=str(model_config.torch_dtype).removeprefix("torch."),
         kv_cache_bytes_per_token=model_config.kv_cache_bytes_per_token(),
     )
+
+
+def _safetensors_files(model_dir: Path) -> list[Path]:
+    index = model_dir / "model.safetensors.index.json"
+    if index.is_file():
+        import json
+
+        shards = sorted(set(json.loads(index.read_text())["weight_map"].values()))
+        return [model_dir / s for s in shards]
+    files = sorted(model_dir.glob("*.safetensors"))
+    if not files:
+        raise ValueError(f"model={str(model_dir)!r} is invalid: no *.safetensors weights there "
+                         "(use load_format='dummy' for random weights)")
+    return files
+
+
+def load_weights(model: torch.nn.Module, model_dir: Path) -> None:
+    """Copy every checkpoint tensor into our module tree, mapping HF names to ours.
+
+    ``q_proj``/``k_proj``/``v_proj`` and ``gate_proj``/``up_proj`` land in their stacked modules
+    through the ``weight_loader`` of that module; a tied ``lm_head`` is skipped; a tensor that maps
+    to nothing, or a parameter that no tensor filled, is an error rather than a silently random
+    weight.
+    """
+    from safetensors import safe_open
+
+    params = dict(model.named_parameters())
+    tied = getattr(model, "tie_word_embeddings", False)
+    filled: set[str] = set()
+    for path in _safetensors_files(model_dir):
+        with safe_open(str(path), framework="pt") as f:
+            for name in f.keys():
+                if tied and name == "lm_head.weight":
+                    continue
+                if "rotary_emb.inv_freq" in name:
+                    continue
+                target, shard = _map_name(name, model.PACKED)
+                if target not in params:
+                    raise ValueError(f"checkpoint tensor {name!r} has no place in "
+                                     f"{type(model).__name__}")
+                param, tensor = params[target], f.get_tensor(name)
+                owner = model.get_submodule(target.rsplit(".", 1)[0])
+                if shard is None:
+                    if param.shape != tensor.shape:
+                        raise ValueError(f"{name}: checkpoint shape {tuple(tensor.shape)} != "
+                                         f"model shape {tuple(param.shape)}")
+                    param.data.copy_(tensor)
+                else:
+                    owner.weight_loader(param, tensor, shard)
+                filled.add(target)
+    missing = set(params) - filled - ({"lm_head.weight"} if tied else set())
+    if missing:
+        raise ValueError(f"checkpoint is missing weights for {sorted(missing)[:5]}")
+
+
+def _map_name(name: str, packed: dict[str, tuple[str, str]]) -> tuple[str, str | None]:
+    for src, (dst, shard) in packed.items():
+        if f".{src}." in name:
+            return name.replace(f".{src}.", f".{dst}."), shard
+    return name, None
+
+
+def load_model(model_config: ModelConfig) -> torch.nn.Module:
+    """Our own model implementation (M2+), on the configured device and dtype, in eval mode.
+
+    The module tree is built directly on the target device in the target dtype (no fp32 copy on
+    the CPU first); then weights are copied in from safetensors, or drawn at random (seeded) for
+    ``load_format="dummy"``.
+    """
+    from folovllm.model_executor.models.registry import get_model_class
+
+    cls = get_model_class(model_config.hf_config.architectures or [])
+    old_dtype = torch.get_default_dtype()
+    torch.set_default_dtype(model_config.torch_dtype)
+    try:
+        with torch.device(model_config.device):
+            model = cls(model_config.hf_config)
+    finally:
+        torch.set_default_dtype(old_dtype)
+    if model_config.load_format == "dummy":
+        _init_dummy(model, model_config.seed)
+    else:
+        load_weights(model, Path(model_config.model))
+    return model.eval()
+
+
+def _init_dummy(model: torch.nn.Module, seed: int) -> None:
+    """Random weights with realistic scales: norms at 1, everything else N(0, 0.02)."""
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    for name, p in model.named_parameters():
+        if name.endswith("norm.weight"):
+            p.data.fill_(1.0)
+        else:
+            p.data.copy_(torch.randn(p.shape, generator=gen) * 0.02)

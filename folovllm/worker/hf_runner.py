@@ -1,4 +1,5 @@
-"""The M1 model runner: ``transformers.AutoModelForCausalLM`` with its own KV cache.
+"""The M1 model runner, kept for comparisons: ``transformers.AutoModelForCausalLM`` with its own
+KV cache (``model_impl="transformers"``).
 
 It runs a *static batch*: one batched prefill over left-padded prompts, then one forward per decode
 step for the whole batch until every row is finished. That is exactly what HF ``generate`` does,
@@ -18,6 +19,7 @@ from __future__ import annotations
 import torch
 
 from folovllm.config import ModelConfig
+from folovllm.core.scheduler import SchedulerOutput
 from folovllm.model_executor.loader import load_hf_model
 
 
@@ -31,6 +33,25 @@ class HFModelRunner:
         self._cache = None
         self._attention_mask: torch.Tensor | None = None
         self._next_position: torch.Tensor | None = None
+        self._rows: dict[int, int] = {}  # seq_id -> row of the padded batch
+
+    def execute_model(self, out: SchedulerOutput) -> torch.Tensor:
+        """The engine's runner interface: logits ``[S, V]`` for the scheduled sequences.
+
+        A prefill starts a new padded batch (the scheduler admits one only when the previous
+        batch has drained; starting it drops the old batch's cache). A decode runs every row;
+        rows whose sequence was not scheduled (it finished) are fed the pad token.
+        """
+        seqs = [s.seq for s in out.scheduled]
+        if out.is_prefill:
+            self._rows = {s.seq_id: row for row, s in enumerate(seqs)}
+            return self.prefill([s.data.get_token_ids() for s in seqs])
+        last = [self.pad_token_id] * len(self._rows)
+        for s in seqs:
+            last[self._rows[s.seq_id]] = s.data.get_last_token_id()
+        logits = self.decode(last)
+        index = torch.tensor([self._rows[s.seq_id] for s in seqs], device=logits.device)
+        return logits.index_select(0, index)
 
     # --8<-- [start:prefill_decode]
     @torch.inference_mode()
@@ -70,7 +91,3 @@ class HFModelRunner:
         self._next_position = self._next_position + 1
         return out.logits[:, -1, :]
     # --8<-- [end:prefill_decode]
-
-    def release(self) -> None:
-        """Drop the finished batch's KV cache."""
-        self._cache = self._attention_mask = self._next_position = None

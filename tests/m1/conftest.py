@@ -1,4 +1,8 @@
-"""Shared M1 fixtures: engines on the tiny models, built once per session."""
+"""Shared M1 fixtures: engines on the tiny models, built once per session.
+
+M1's runner is the ``transformers`` one (``model_impl="transformers"``): these tests keep
+checking it after M2 made our own model code the default.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +15,13 @@ from folovllm.entrypoints.llm import LLM
 
 @pytest.fixture(scope="session")
 def tiny_llms(tiny_model_dirs: dict[str, Path]) -> dict[str, LLM]:
-    return {name: LLM(str(d), device="cpu") for name, d in tiny_model_dirs.items()}
+    return {name: LLM(str(d), device="cpu", model_impl="transformers")
+            for name, d in tiny_model_dirs.items()}
 
 
 @pytest.fixture(scope="session")
 def default_llm(default_model_dir: Path) -> LLM:
-    return LLM(str(default_model_dir), device="cpu")
+    return LLM(str(default_model_dir), device="cpu", model_impl="transformers")
 
 
 @pytest.fixture
@@ -25,7 +30,7 @@ def assert_no_leftovers():
 
     def check(llm: LLM) -> None:
         engine = llm.llm_engine
-        assert not engine.requests and not engine.waiting
+        assert not engine.requests and not engine.scheduler.has_unfinished()
         assert not engine._detok and not engine._generators
 
     return check

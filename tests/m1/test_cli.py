@@ -48,8 +48,9 @@ def test_bench_writes_results(tiny_model_dirs, tmp_path: Path, capsys) -> None:
                "--output-json", str(path)])
     assert rc == 0
     result = json.loads(path.read_text())
-    assert {r["engine"] for r in result["results"]} == {"folovllm", "transformers"}
+    assert [r["engine"] for r in result["results"]] == ["folovllm", "folovllm-m1", "transformers"]
     assert all(r["output_tokens"] == 8 for r in result["results"])
+    assert result["results"][2]["vs_transformers"] == 1.0
     assert format_table(result) in capsys.readouterr().out
 
 
@@ -86,3 +87,32 @@ def test_bench_records_the_command_it_was_given(tiny_model_dirs, tmp_path) -> No
             "--output-json", str(path)]
     assert main(argv) == 0
     assert json.loads(path.read_text())["command"] == " ".join(["folovllm", *argv])
+
+
+def test_bench_workloads() -> None:
+    from folovllm.benchmarks.throughput import Workload
+
+    prompts, lens = Workload(name="nanovllm", num_prompts=50).requests(vocab_size=49152)
+    assert all(100 <= len(p) <= 1024 for p in prompts) and all(100 <= n <= 1024 for n in lens)
+    assert len({len(p) for p in prompts}) > 10 and max(t for p in prompts for t in p) < 10000
+    again, _ = Workload(name="nanovllm", num_prompts=50).requests(vocab_size=49152)
+    assert again == prompts  # seeded: every engine and every run sees the same requests
+    prompts, lens = Workload(num_prompts=3, input_len=5, output_len=7).requests(vocab_size=100)
+    assert [len(p) for p in prompts] == [5, 5, 5] and lens == [7, 7, 7]
+    prompts, lens = Workload(num_prompts=200, input_len=100, output_len=10, range_ratio=0.5
+                             ).requests(vocab_size=1000)
+    assert min(map(len, prompts)) >= 50 and max(map(len, prompts)) <= 150 and len(set(lens)) > 3
+    with pytest.raises(ValueError, match="range_ratio=1 is invalid"):
+        Workload(range_ratio=1)
+    with pytest.raises(ValueError, match="workload='sharegpt' is invalid"):
+        Workload(name="sharegpt")
+
+
+def test_bench_bad_engine_or_too_long_workload_is_an_error(tiny_model_dirs, capsys) -> None:
+    model = ["--model", str(tiny_model_dirs["qwen3"]), "--device", "cpu", "--repeats", "1"]
+    assert main(["bench", *model, "--engines", "folovllm,bogus"]) == 2
+    assert "engine='bogus' is invalid" in capsys.readouterr().err
+    # nano-vllm prompts reach 1024 tokens: more than this 256-token model takes
+    assert main(["bench", *model, "--workload", "nanovllm", "--num-prompts", "4",
+                 "--engines", "folovllm"]) == 2
+    assert "max_model_len=256" in capsys.readouterr().err

@@ -10,7 +10,8 @@ from folovllm.worker.hf_runner import HFModelRunner
 
 
 def test_left_padding_positions_and_mask(tiny_model_dirs) -> None:
-    engine = LLMEngine.from_engine_args(model=str(tiny_model_dirs["llama"]), device="cpu")
+    engine = LLMEngine.from_engine_args(model=str(tiny_model_dirs["llama"]), device="cpu",
+                                        model_impl="transformers")
     runner: HFModelRunner = engine.runner
     logits = runner.prefill([[5, 6, 7], [8]])
     assert logits.shape == (2, engine.config.model_config.vocab_size)
@@ -22,11 +23,11 @@ def test_left_padding_positions_and_mask(tiny_model_dirs) -> None:
     # the padded row's logits equal the same prompt run alone
     alone = runner.prefill([[8]])
     torch.testing.assert_close(logits[1], alone[0], rtol=1e-5, atol=1e-5)
-    runner.release()
 
 
 def test_step_returns_outputs_of_every_advanced_request(tiny_model_dirs) -> None:
-    engine = LLMEngine.from_engine_args(model=str(tiny_model_dirs["qwen2"]), device="cpu")
+    engine = LLMEngine.from_engine_args(model=str(tiny_model_dirs["qwen2"]), device="cpu",
+                                        model_impl="transformers")
     a = engine.add_request("Hello", SamplingParams(temperature=0, max_tokens=2, ignore_eos=True))
     b = engine.add_request("World", SamplingParams(temperature=0, max_tokens=3, ignore_eos=True))
     first = engine.step()
@@ -41,7 +42,7 @@ def test_step_returns_outputs_of_every_advanced_request(tiny_model_dirs) -> None
 
 def test_max_num_seqs_splits_static_batches(tiny_model_dirs) -> None:
     engine = LLMEngine.from_engine_args(model=str(tiny_model_dirs["llama"]), device="cpu",
-                                        max_num_seqs=2)
+                                        max_num_seqs=2, model_impl="transformers")
     ids = [engine.add_request(p, SamplingParams(temperature=0, max_tokens=2, ignore_eos=True))
            for p in ("a", "b", "c")]
     first = engine.step()

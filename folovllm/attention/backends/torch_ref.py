@@ -1,0 +1,52 @@
+"""The reference attention backend: plain PyTorch, runs on CPU and GPU.
+
+Correctness first: it is what every faster backend is tested against. The K/V cache of M2 is one
+contiguous region per sequence slot: ``[num_slots, max_model_len, num_kv_heads, head_dim]``.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from folovllm.attention.metadata import AttentionMetadata
+
+
+def write_kv(k_cache: torch.Tensor, v_cache: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+             md: AttentionMetadata) -> None:
+    """Store each new token's K/V ``[T, Hk, D]`` at (its slot, its position)."""
+    k_cache[md.token_slot_ids, md.positions] = k
+    v_cache[md.token_slot_ids, md.positions] = v
+
+
+def prefill_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, md: AttentionMetadata,
+                      scale: float) -> torch.Tensor:
+    """Causal attention within each prompt: the prompts' tokens are the whole context.
+
+    One SDPA call per sequence over its slice of the flat batch; no padding is ever computed.
+    """
+    out = torch.empty_like(q)
+    starts = md.query_start_loc
+    for i in range(len(starts) - 1):
+        s, e = starts[i], starts[i + 1]
+        out[s:e] = F.scaled_dot_product_attention(
+            q[s:e].transpose(0, 1), k[s:e].transpose(0, 1), v[s:e].transpose(0, 1),
+            is_causal=True, scale=scale, enable_gqa=True).transpose(0, 1)
+    return out
+
+
+def decode_attention(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor,
+                     md: AttentionMetadata, scale: float) -> torch.Tensor:
+    """One new query per sequence against its cached context (which includes the new token).
+
+    Reads ``max_seq_len`` positions of every sequence's slot and masks the ones past its length:
+    short sequences pay for the longest one, one of the costs paged attention (M3) removes.
+    """
+    length = md.max_seq_len
+    keys = k_cache.index_select(0, md.slot_ids)[:, :length].transpose(1, 2)    # [S, Hk, L, D]
+    values = v_cache.index_select(0, md.slot_ids)[:, :length].transpose(1, 2)
+    valid = torch.arange(length, device=q.device)[None, :] < md.seq_lens[:, None]  # [S, L]
+    out = F.scaled_dot_product_attention(
+        q.unsqueeze(2), keys, values, attn_mask=valid[:, None, None, :], scale=scale,
+        enable_gqa=True)                                                        # [S, H, 1, D]
+    return out.squeeze(2)
