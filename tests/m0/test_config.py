@@ -71,8 +71,16 @@ def test_auto_dtype_is_float32_on_cpu(default_model_dir: Path) -> None:
 
 
 @pytest.mark.gpu
-def test_auto_dtype_is_checkpoint_dtype_on_gpu(default_model_dir: Path, tiny_model_dirs) -> None:
-    assert ModelConfig(model=str(default_model_dir), device="cuda").torch_dtype == torch.bfloat16
+def test_auto_dtype_is_checkpoint_dtype_on_gpu(tiny_model_dirs, tmp_path: Path) -> None:
+    d = tmp_path / "bf16"
+    shutil.copytree(tiny_model_dirs["qwen2"], d)
+    raw = json.loads((d / "config.json").read_text())
+    raw["dtype"] = "bfloat16"
+    (d / "config.json").write_text(json.dumps(raw))
+    assert ModelConfig(model=str(d), device="cuda").torch_dtype == torch.bfloat16
+    raw["dtype"] = "float16"
+    (d / "config.json").write_text(json.dumps(raw))
+    assert ModelConfig(model=str(d), device="cuda").torch_dtype == torch.float16
     # an fp32 checkpoint runs in bf16 on GPU
     assert ModelConfig(model=str(tiny_model_dirs["llama"]), device="cuda").torch_dtype == \
         torch.bfloat16
