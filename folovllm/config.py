@@ -308,6 +308,10 @@ class EngineConfig:
         m, s, p = self.model_config, self.scheduler_config, self.parallel_config
         if s.max_num_batched_tokens is None:
             s.max_num_batched_tokens = max(m.max_model_len, 8192)
+        if s.max_num_batched_tokens < s.max_num_seqs:
+            raise ValueError(
+                f"max_num_batched_tokens={s.max_num_batched_tokens} is invalid: a decode step "
+                f"runs one token per sequence, so it must be >= max_num_seqs={s.max_num_seqs}")
         if not s.enable_chunked_prefill and s.max_num_batched_tokens < m.max_model_len:
             raise ValueError(
                 f"max_num_batched_tokens={s.max_num_batched_tokens} is invalid: without chunked "

@@ -69,6 +69,7 @@ class Workload:
     def temperature(self) -> float:
         return 0.6 if self.name == "nanovllm" else 0.0
 
+    # --8<-- [start:workload_requests]
     def requests(self, vocab_size: int) -> tuple[list[list[int]], list[int]]:
         """(prompts, output lengths), the same for every engine."""
         rng = random.Random(self.seed)
@@ -86,6 +87,7 @@ class Workload:
 
 def _around(rng: random.Random, n: int, ratio: float) -> int:
     return rng.randint(max(1, int(n * (1 - ratio))), max(1, int(n * (1 + ratio))))
+# --8<-- [end:workload_requests]
 
 
 @dataclass
@@ -129,8 +131,8 @@ class _OurEngine:
         self.device = self.llm.llm_engine.device
 
     def run(self, prompts: list[list[int]], out_lens: list[int], temperature: float) -> EngineResult:
-        params = [SamplingParams(temperature=temperature, max_tokens=n, ignore_eos=True, seed=i)
-                  for i, n in enumerate(out_lens)]
+        params = [SamplingParams(temperature=temperature, max_tokens=n, ignore_eos=True)
+                  for n in out_lens]
         start = time.perf_counter()
         outs = self.llm.generate([{"prompt_token_ids": p} for p in prompts], params,
                                  use_tqdm=False)
@@ -203,6 +205,7 @@ class BenchResult:
         return d
 
 
+# --8<-- [start:run_throughput]
 def run_throughput(model_kwargs: dict[str, Any], workload: Workload,
                    engines: tuple[str, ...] = ENGINES, command: str = "") -> BenchResult:
     """Run ``workload`` through each engine in turn; ``model_kwargs`` as for ``LLM``."""
@@ -234,6 +237,7 @@ def run_throughput(model_kwargs: dict[str, Any], workload: Workload,
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
     return BenchResult(workload, results, str(model), device, command=command)
+# --8<-- [end:run_throughput]
 
 
 def _vocab_size(engine: _OurEngine | _HFEngine) -> int:
@@ -249,7 +253,10 @@ def _fmt(value: float | None, scale: float = 1.0, digits: int = 1) -> str:
 def format_table(result: dict) -> str:
     """A Markdown table of a result dict (``BenchResult.to_dict()`` or its JSON file); the docs
     include exactly this text, and a test re-renders it from the committed JSON."""
-    w = result["workload"]
+    # results files from before M2 lack the later fields: read them with their defaults
+    w = {"name": "random", "range_ratio": 0.0, **result["workload"]}
+    base = next((r["output_tokens_per_s"] for r in result["results"]
+                 if r["engine"] == "transformers"), None)
     if w["name"] == "nanovllm":
         shape = f"{w['num_prompts']} prompts, input and output lengths uniform in [100, 1024]"
     elif w["range_ratio"]:
@@ -269,10 +276,10 @@ def format_table(result: dict) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in result["results"]:
-        ratio = "-" if r["vs_transformers"] is None else f"{r['vs_transformers']:.2f}x"
+        ratio = "-" if not base else f"{r['output_tokens_per_s'] / base:.2f}x"
         lines.append(
             f"| {r['engine']} | {r['seconds']:.2f} | {r['output_tokens']} | "
-            f"{r['output_tokens_per_s']:.1f} | {ratio} | {_fmt(r['ttft_p50'], 1000)} | "
-            f"{_fmt(r['tpot_p50'], 1000)} | {r['max_concurrent_seqs'] or '-'} |")
+            f"{r['output_tokens_per_s']:.1f} | {ratio} | {_fmt(r.get('ttft_p50'), 1000)} | "
+            f"{_fmt(r.get('tpot_p50'), 1000)} | {r.get('max_concurrent_seqs') or '-'} |")
     lines.append("")
     return "\n".join(lines)

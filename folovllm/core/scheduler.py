@@ -54,6 +54,7 @@ class Scheduler:
     def has_unfinished(self) -> bool:
         return bool(self.waiting or self.running)
 
+    # --8<-- [start:schedule]
     def schedule(self) -> SchedulerOutput | None:
         """The next step's work, or None when nothing waits or runs."""
         prefill = self._admit()
@@ -81,7 +82,9 @@ class Scheduler:
             tokens += seq.data.get_len()
         self.running.extend(admitted)
         return admitted
+    # --8<-- [end:schedule]
 
+    # --8<-- [start:free_finished]
     def free_finished(self) -> None:
         """Give the KV slots of finished sequences back at once, for the next step to reuse."""
         keep = []
@@ -91,14 +94,12 @@ class Scheduler:
             else:
                 keep.append(s)
         self.running = keep
+    # --8<-- [end:free_finished]
 
     def abort_request(self, request_id: str) -> list[Sequence]:
         """Finish every sequence of the request as aborted; returns the sequences it touched."""
-        touched = []
-        for request, seq in list(self.waiting):
-            if request.request_id == request_id:
-                self.waiting.remove((request, seq))
-                touched.append(seq)
+        touched = [seq for request, seq in self.waiting if request.request_id == request_id]
+        self.waiting = deque(item for item in self.waiting if item[0].request_id != request_id)
         touched += [s.seq for s in self.running if s.request.request_id == request_id]
         for seq in touched:
             if not seq.is_finished():

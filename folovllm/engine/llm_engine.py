@@ -135,8 +135,8 @@ class LLMEngine:
                              "skip_tokenizer_init=True")
         max_seqs = self.config.scheduler_config.max_num_seqs
         if params.best_of > max_seqs:
-            raise ValueError(f"best_of={params.best_of} is invalid: a request's sequences run "
-                             f"together and max_num_seqs={max_seqs}")
+            raise ValueError(f"best_of={params.best_of} is invalid: it must not exceed "
+                             f"max_num_seqs={max_seqs}")
 
     def add_request(self, prompt: PromptType, params: SamplingParams | None = None,
                     request_id: str | None = None) -> str:
@@ -189,6 +189,8 @@ class LLMEngine:
         out = self.sampler(logits, self._sampling_metadata(rows))
         outputs = self._process_output(rows, out)
         self.scheduler.free_finished()  # their KV slots are free for the very next step
+        if isinstance(self.runner, HFModelRunner) and not self.scheduler.running:
+            self.runner.release()  # a padded batch's cache lives as long as the batch, no longer
         return outputs
 
     def _start_sequences(self, scheduled: list[ScheduledSeq]) -> None:

@@ -119,6 +119,7 @@ def _safetensors_files(model_dir: Path) -> list[Path]:
     return files
 
 
+# --8<-- [start:load_weights]
 def load_weights(model: torch.nn.Module, model_dir: Path) -> None:
     """Copy every checkpoint tensor into our module tree, mapping HF names to ours.
 
@@ -131,7 +132,7 @@ def load_weights(model: torch.nn.Module, model_dir: Path) -> None:
 
     params = dict(model.named_parameters())
     tied = getattr(model, "tie_word_embeddings", False)
-    filled: set[str] = set()
+    filled: set[tuple[str, str | None]] = set()  # (parameter, shard): every shard must arrive
     for path in _safetensors_files(model_dir):
         with safe_open(str(path), framework="pt") as f:
             for name in f.keys():
@@ -152,8 +153,14 @@ def load_weights(model: torch.nn.Module, model_dir: Path) -> None:
                     param.data.copy_(tensor)
                 else:
                     owner.weight_loader(param, tensor, shard)
-                filled.add(target)
-    missing = set(params) - filled - ({"lm_head.weight"} if tied else set())
+                filled.add((target, shard))
+    expected = {(name, None) for name in params}
+    for name in params:
+        owner = model.get_submodule(name.rsplit(".", 1)[0])
+        if hasattr(owner, "offsets"):  # a stacked layer: one entry per checkpoint shard
+            expected.discard((name, None))
+            expected |= {(name, shard) for shard in owner.offsets}
+    missing = {name for name, _ in expected - filled} - ({"lm_head.weight"} if tied else set())
     if missing:
         raise ValueError(f"checkpoint is missing weights for {sorted(missing)[:5]}")
 
@@ -163,8 +170,10 @@ def _map_name(name: str, packed: dict[str, tuple[str, str]]) -> tuple[str, str |
         if f".{src}." in name:
             return name.replace(f".{src}.", f".{dst}."), shard
     return name, None
+# --8<-- [end:load_weights]
 
 
+# --8<-- [start:load_model]
 def load_model(model_config: ModelConfig) -> torch.nn.Module:
     """Our own model implementation (M2+), on the configured device and dtype, in eval mode.
 
@@ -197,3 +206,4 @@ def _init_dummy(model: torch.nn.Module, seed: int) -> None:
             p.data.fill_(1.0)
         else:
             p.data.copy_(torch.randn(p.shape, generator=gen) * 0.02)
+# --8<-- [end:load_model]

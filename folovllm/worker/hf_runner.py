@@ -35,6 +35,7 @@ class HFModelRunner:
         self._next_position: torch.Tensor | None = None
         self._rows: dict[int, int] = {}  # seq_id -> row of the padded batch
 
+    # --8<-- [start:execute_model]
     def execute_model(self, out: SchedulerOutput) -> torch.Tensor:
         """The engine's runner interface: logits ``[S, V]`` for the scheduled sequences.
 
@@ -52,6 +53,12 @@ class HFModelRunner:
         logits = self.decode(last)
         index = torch.tensor([self._rows[s.seq_id] for s in seqs], device=logits.device)
         return logits.index_select(0, index)
+
+    def release(self) -> None:
+        """Drop the drained batch's KV cache (the engine calls this when nothing runs)."""
+        self._cache = self._attention_mask = self._next_position = None
+        self._rows = {}
+    # --8<-- [end:execute_model]
 
     # --8<-- [start:prefill_decode]
     @torch.inference_mode()

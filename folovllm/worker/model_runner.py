@@ -17,7 +17,10 @@ import torch
 from folovllm.attention.metadata import AttentionMetadata
 from folovllm.config import EngineConfig
 from folovllm.core.scheduler import SchedulerOutput
+from folovllm.model_executor.layers.attention import Attention
+from folovllm.model_executor.layers.sampler import Sampler, SamplingMetadata
 from folovllm.model_executor.loader import load_model
+from folovllm.sampling_params import SamplingParams
 
 # KV budget on CPU when none is given (vLLM's CPU backend default is 4 GiB too).
 DEFAULT_CPU_KV_BYTES = 4 * 2**30
@@ -35,12 +38,14 @@ class ModelRunner:
         self._allocate_kv_cache(self.num_slots, self.max_model_len)
 
     # ---- KV cache sizing and allocation --------------------------------------------------
+    # --8<-- [start:kv_budget]
     def kv_budget_bytes(self) -> int:
         """Bytes available for the KV cache.
 
         An explicit ``kv_cache_memory_bytes`` wins. On GPU: ``gpu_memory_utilization`` of the
-        card minus what is already used (weights) and the activations of the largest step,
-        measured by running one (vLLM's profiling run). On CPU: 4 GiB.
+        card minus what is already used (weights) and the peak of the largest step — forward
+        pass, logits of ``max_num_seqs`` rows and the sampler's work on them — measured by
+        running one (vLLM's profiling run). On CPU: 4 GiB.
         """
         cc = self.config.cache_config
         if cc.kv_cache_memory_bytes is not None:
@@ -49,27 +54,40 @@ class ModelRunner:
             return DEFAULT_CPU_KV_BYTES
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(self.device)
-        self._profile_run()
+        profile_kv_bytes = self._profile_run()
         free, total = torch.cuda.mem_get_info(self.device)
         not_ours = total - free - torch.cuda.memory_reserved(self.device)  # CUDA context, others
-        peak = torch.cuda.max_memory_allocated(self.device)  # weights + the largest step
+        # weights + the largest step, less the throw-away cache the profiling run needed
+        peak = torch.cuda.max_memory_allocated(self.device) - profile_kv_bytes
         return int(total * cc.gpu_memory_utilization) - peak - max(not_ours, 0)
+    # --8<-- [end:kv_budget]
 
     @torch.inference_mode()
-    def _profile_run(self) -> None:
-        """One forward over the largest token budget, with a throw-away one-slot cache."""
-        sc = self.config.scheduler_config
+    def _profile_run(self) -> int:
+        """Run the largest step once; returns the bytes of the throw-away cache it used.
+
+        A prefill of ``max_num_batched_tokens`` tokens (split into sequences that fit
+        ``max_model_len``), then logits and a sampling pass with top-p for ``max_num_seqs`` rows:
+        the most activation memory any real step can need.
+        """
+        sc, mc = self.config.scheduler_config, self.config.model_config
         n = min(sc.max_num_batched_tokens, self.max_model_len * sc.max_num_seqs)
         lengths = []
         while n > 0:
             lengths.append(min(n, self.max_model_len - 1))
             n -= lengths[-1]
-        self._allocate_kv_cache(len(lengths), max(lengths))
-        ids = torch.zeros(sum(lengths), dtype=torch.long, device=self.device)
+        kv_bytes = self._allocate_kv_cache(len(lengths), max(lengths))
+        ids = torch.randint(0, mc.vocab_size, (sum(lengths),), device=self.device)
         md = self._prefill_metadata(lengths, list(range(len(lengths))))
         hidden = self.model(ids, md.positions, md)
-        self.model.compute_logits(hidden[torch.tensor(md.query_start_loc[1:], device=self.device) - 1])
+        rows = hidden[:1].expand(sc.max_num_seqs, -1)
+        params = [SamplingParams(temperature=1.0, top_p=0.9)] * sc.max_num_seqs
+        outputs = [[] for _ in params]
+        md = SamplingMetadata.build(params, outputs, outputs, [None] * len(params),
+                                    mc.vocab_size, self.device)
+        Sampler()(self.model.compute_logits(rows), md)
         self._free_kv_cache()
+        return kv_bytes
 
     def _num_slots(self) -> int:
         budget = self.kv_budget_bytes()
@@ -82,20 +100,23 @@ class ModelRunner:
                 "gpu_memory_utilization")
         return int(slots)
 
-    def _allocate_kv_cache(self, num_slots: int, length: int) -> None:
+    def _allocate_kv_cache(self, num_slots: int, length: int) -> int:
         """Per layer, K and V of ``[num_slots, length, num_kv_heads, head_dim]``, bound to the
-        layer's ``Attention`` module."""
+        layer's ``Attention`` module. Returns the bytes allocated."""
         mc = self.config.model_config
         shape = (num_slots, length, mc.num_kv_heads, mc.head_dim)
         dtype = self.config.kv_cache_dtype
+        total = 0
         for module in self.model.modules():
-            if hasattr(module, "k_cache") and hasattr(module, "v_cache"):
+            if isinstance(module, Attention):
                 module.k_cache = torch.zeros(shape, dtype=dtype, device=self.device)
                 module.v_cache = torch.zeros(shape, dtype=dtype, device=self.device)
+                total += 2 * module.k_cache.numel() * module.k_cache.element_size()
+        return total
 
     def _free_kv_cache(self) -> None:
         for module in self.model.modules():
-            if hasattr(module, "k_cache"):
+            if isinstance(module, Attention):
                 module.k_cache = module.v_cache = None
 
     @property
@@ -110,6 +131,7 @@ class ModelRunner:
             return t.pin_memory().to(self.device, non_blocking=True)
         return t
 
+    # --8<-- [start:execute_model]
     def _prefill_metadata(self, lengths: list[int], slots: list[int]) -> AttentionMetadata:
         starts = [0]
         for n in lengths:
@@ -144,3 +166,4 @@ class ModelRunner:
         if out.is_prefill:
             hidden = hidden[self._tensor([e - 1 for e in md.query_start_loc[1:]])]
         return self.model.compute_logits(hidden)
+    # --8<-- [end:execute_model]

@@ -180,9 +180,9 @@ def test_engine_config_defaults(tiny_model_dirs) -> None:
 
 def test_token_budget_must_hold_a_prompt(tiny_model_dirs) -> None:
     with pytest.raises(ValueError, match="max_num_batched_tokens=100 .*max_model_len=256"):
-        _engine(tiny_model_dirs["llama"], device="cpu", max_num_batched_tokens=100)
+        _engine(tiny_model_dirs["llama"], device="cpu", max_num_batched_tokens=100, max_num_seqs=64)
     cfg = _engine(tiny_model_dirs["llama"], device="cpu", max_num_batched_tokens=100,
-                  enable_chunked_prefill=True)
+                  enable_chunked_prefill=True, max_num_seqs=64)
     assert cfg.scheduler_config.max_num_batched_tokens == 100
 
 
@@ -204,3 +204,9 @@ def test_cheap_groups_fail_before_the_model_loads(tmp_path: Path) -> None:
     # the model path does not exist, but the bad block size is reported first
     with pytest.raises(ValueError, match="block_size"):
         EngineArgs.from_kwargs(model=str(tmp_path / "nope"), block_size=-1).create_engine_config()
+
+
+def test_token_budget_must_hold_a_decode_of_every_sequence(tiny_model_dirs) -> None:
+    with pytest.raises(ValueError, match="max_num_batched_tokens=300 .*max_num_seqs=512"):
+        _engine(tiny_model_dirs["llama"], device="cpu", max_num_seqs=512,
+                max_num_batched_tokens=300)

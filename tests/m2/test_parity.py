@@ -74,3 +74,29 @@ def test_seeded_sampling_is_batch_invariant_too(m2_llms) -> None:
                          [SamplingParams(temperature=0.7, max_tokens=12, ignore_eos=True), seeded,
                           SamplingParams(temperature=0, max_tokens=3)], use_tqdm=False)
     assert mixed[1].outputs[0].token_ids == alone
+
+
+def test_narrower_kv_cache_dtype_still_generates(tiny_model_dirs) -> None:
+    """cache_dtype=bfloat16 under a float32 model: K/V are stored narrower and read back."""
+    from folovllm import LLM
+
+    llm = LLM(str(tiny_model_dirs["llama"]), device="cpu", cache_dtype="bfloat16",
+              kv_cache_memory_bytes=2**24)
+    k = llm.llm_engine.runner.model.model.layers[0].self_attn.attn.k_cache
+    assert k.dtype.is_floating_point and k.element_size() == 2
+    out = llm.generate(PROMPTS, GREEDY, use_tqdm=False)
+    assert all(len(o.outputs[0].token_ids) == 24 for o in out)
+
+
+def test_skip_tokenizer_init_is_ids_in_ids_out(tiny_model_dirs) -> None:
+    from folovllm import LLM
+
+    llm = LLM(str(tiny_model_dirs["qwen3"]), device="cpu", skip_tokenizer_init=True,
+              kv_cache_memory_bytes=2**24)
+    out = llm.generate({"prompt_token_ids": [5, 6, 7]}, GREEDY, use_tqdm=False)[0].outputs[0]
+    assert len(out.token_ids) == 24 and out.text == ""
+    with pytest.raises(ValueError, match="text prompts need a tokenizer"):
+        llm.generate("hello", GREEDY, use_tqdm=False)
+    for bad in (SamplingParams(stop=["x"]), SamplingParams(logprobs=1)):
+        with pytest.raises(ValueError, match="need a tokenizer, but skip_tokenizer_init=True"):
+            llm.generate({"prompt_token_ids": [5]}, bad, use_tqdm=False)

@@ -10,7 +10,7 @@ import torch
 from folovllm import SamplingParams
 from folovllm.entrypoints.llm import LLM
 
-llm = LLM(device="cpu")
+llm = LLM(device="cpu", model_impl="transformers")  # the M1 runner (M2 made our own code the default)
 engine, runner, tok = llm.llm_engine, llm.llm_engine.runner, llm.get_tokenizer()
 greedy = dict(temperature=0, ignore_eos=True)
 

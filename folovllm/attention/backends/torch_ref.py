@@ -14,9 +14,10 @@ from folovllm.attention.metadata import AttentionMetadata
 
 def write_kv(k_cache: torch.Tensor, v_cache: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
              md: AttentionMetadata) -> None:
-    """Store each new token's K/V ``[T, Hk, D]`` at (its slot, its position)."""
-    k_cache[md.token_slot_ids, md.positions] = k
-    v_cache[md.token_slot_ids, md.positions] = v
+    """Store each new token's K/V ``[T, Hk, D]`` at (its slot, its position), in the cache's
+    dtype (``cache_dtype`` may be narrower than the model's)."""
+    k_cache[md.token_slot_ids, md.positions] = k.to(k_cache.dtype)
+    v_cache[md.token_slot_ids, md.positions] = v.to(v_cache.dtype)
 
 
 def prefill_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, md: AttentionMetadata,
@@ -43,8 +44,9 @@ def decode_attention(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tens
     short sequences pay for the longest one, one of the costs paged attention (M3) removes.
     """
     length = md.max_seq_len
-    keys = k_cache.index_select(0, md.slot_ids)[:, :length].transpose(1, 2)    # [S, Hk, L, D]
-    values = v_cache.index_select(0, md.slot_ids)[:, :length].transpose(1, 2)
+    # slice first (a view), then gather only the scheduled slots: copies S x L, not S x max_len
+    keys = k_cache[:, :length].index_select(0, md.slot_ids).transpose(1, 2).to(q.dtype)  # [S,Hk,L,D]
+    values = v_cache[:, :length].index_select(0, md.slot_ids).transpose(1, 2).to(q.dtype)
     valid = torch.arange(length, device=q.device)[None, :] < md.seq_lens[:, None]  # [S, L]
     out = F.scaled_dot_product_attention(
         q.unsqueeze(2), keys, values, attn_mask=valid[:, None, None, :], scale=scale,

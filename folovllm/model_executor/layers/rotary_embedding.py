@@ -47,6 +47,7 @@ def rope_parameters(hf_config: Any) -> dict[str, Any]:
     return params
 
 
+# --8<-- [start:rotary]
 class RotaryEmbedding(nn.Module):
     SUPPORTED = ("default", "llama3")
 
@@ -77,3 +78,4 @@ class RotaryEmbedding(nn.Module):
 def _rotate_half(x: torch.Tensor) -> torch.Tensor:
     x1, x2 = x.chunk(2, dim=-1)
     return torch.cat((-x2, x1), dim=-1)
+# --8<-- [end:rotary]

@@ -26,7 +26,7 @@ def head_dim_of(cfg: Any) -> int:
 
 
 class LlamaAttention(nn.Module):
-    def __init__(self, cfg: Any, qkv_bias: bool, qk_norm: bool) -> None:
+    def __init__(self, cfg: Any, qkv_bias: bool, qk_norm: bool, rotary_emb: RotaryEmbedding) -> None:
         super().__init__()
         self.num_heads = cfg.num_attention_heads
         self.num_kv_heads = getattr(cfg, "num_key_value_heads", None) or self.num_heads
@@ -38,10 +38,10 @@ class LlamaAttention(nn.Module):
         # Qwen3 normalises each head's query and key before the rotation.
         self.q_norm = RMSNorm(self.head_dim, cfg.rms_norm_eps) if qk_norm else None
         self.k_norm = RMSNorm(self.head_dim, cfg.rms_norm_eps) if qk_norm else None
-        self.rotary_emb = RotaryEmbedding(self.head_dim, cfg.max_position_embeddings,
-                                          rope_parameters(cfg))
+        self.rotary_emb = rotary_emb  # one table shared by every layer
         self.attn = Attention(self.num_heads, self.num_kv_heads, self.head_dim)
 
+    # --8<-- [start:attention_forward]
     def forward(self, positions: torch.Tensor, x: torch.Tensor, md: AttentionMetadata) -> torch.Tensor:
         qkv = self.qkv_proj(x)
         q_size, kv_size = self.qkv_proj.q_size, self.qkv_proj.kv_size
@@ -53,6 +53,7 @@ class LlamaAttention(nn.Module):
             q, k = self.q_norm(q), self.k_norm(k)
         q, k = self.rotary_emb(positions, q, k)
         return self.o_proj(self.attn(q, k, v, md))
+    # --8<-- [end:attention_forward]
 
 
 class LlamaMLP(nn.Module):
@@ -67,10 +68,11 @@ class LlamaMLP(nn.Module):
         return self.down_proj(self.act_fn(self.gate_up_proj(x)))
 
 
+# --8<-- [start:decoder]
 class LlamaDecoderLayer(nn.Module):
-    def __init__(self, cfg: Any, qkv_bias: bool, qk_norm: bool) -> None:
+    def __init__(self, cfg: Any, qkv_bias: bool, qk_norm: bool, rotary_emb: RotaryEmbedding) -> None:
         super().__init__()
-        self.self_attn = LlamaAttention(cfg, qkv_bias, qk_norm)
+        self.self_attn = LlamaAttention(cfg, qkv_bias, qk_norm, rotary_emb)
         self.mlp = LlamaMLP(cfg)
         self.input_layernorm = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps)
         self.post_attention_layernorm = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps)
@@ -90,8 +92,13 @@ class LlamaModel(nn.Module):
     def __init__(self, cfg: Any, qkv_bias: bool, qk_norm: bool) -> None:
         super().__init__()
         self.embed_tokens = nn.Embedding(cfg.vocab_size, cfg.hidden_size)
+        # The cos/sin table (float32, max_position_embeddings rows: 40 MiB for Qwen3-0.6B) is
+        # the same for every layer, so it is built once and shared.
+        rotary_emb = RotaryEmbedding(head_dim_of(cfg), cfg.max_position_embeddings,
+                                     rope_parameters(cfg))
         self.layers = nn.ModuleList(
-            LlamaDecoderLayer(cfg, qkv_bias, qk_norm) for _ in range(cfg.num_hidden_layers))
+            LlamaDecoderLayer(cfg, qkv_bias, qk_norm, rotary_emb)
+            for _ in range(cfg.num_hidden_layers))
         self.norm = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps)
 
     def forward(self, input_ids: torch.Tensor, positions: torch.Tensor,
@@ -101,6 +108,7 @@ class LlamaModel(nn.Module):
             x, residual = layer(positions, x, residual, md)
         x, _ = self.norm(x, residual)
         return x
+# --8<-- [end:decoder]
 
 
 class LlamaForCausalLM(nn.Module):
@@ -116,6 +124,9 @@ class LlamaForCausalLM(nn.Module):
 
     def __init__(self, cfg: Any) -> None:
         super().__init__()
+        if getattr(cfg, "use_sliding_window", False) and getattr(cfg, "sliding_window", None):
+            raise ValueError("use_sliding_window=True is not supported: FoloVLLM attends to the "
+                             "whole context")
         self.config = cfg
         qkv_bias = self.QKV_BIAS or bool(getattr(cfg, "attention_bias", False))
         self.model = LlamaModel(cfg, qkv_bias, self.QK_NORM)
