@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
+from folovllm.benchmarks.plot import render_svg
 from folovllm.benchmarks.throughput import format_table
-from tests.docs.docs_tools import RESULT_TABLES, RESULTS
+from tests.docs.docs_tools import DOCS, RESULT_TABLES, RESULTS
 
 _JSON = sorted(RESULTS.glob("*.json"))
 
@@ -41,3 +43,53 @@ def test_results_are_consistent(path: Path) -> None:
         assert result["ratio"] == pytest.approx(by["folovllm"]["output_tokens_per_s"] / base,
                                                 abs=0.002)
     assert result["command"].startswith("folovllm bench")
+
+
+_PLOTS = DOCS / "benchmarks" / "plots"
+
+
+@pytest.mark.parametrize("path", _JSON, ids=lambda p: p.name)
+def test_plot_is_drawn_from_its_json(path: Path) -> None:
+    """``python -m folovllm.benchmarks.plot`` re-draws exactly the committed chart."""
+    svg = _PLOTS / f"{path.stem}.svg"
+    assert svg.is_file(), f"{svg.name} missing: run python -m folovllm.benchmarks.plot"
+    assert svg.read_text() == render_svg(json.loads(path.read_text()), path.stem)
+
+
+def _measured_strings() -> set[str]:
+    """Every way a results number may appear on a page (as the tables format them)."""
+    out: set[str] = set()
+    for path in _JSON:
+        result = json.loads(path.read_text())
+        base = next(r["output_tokens_per_s"] for r in result["results"]
+                    if r["engine"] == "transformers")
+        for r in result["results"]:
+            out |= {f"{r['output_tokens_per_s']:.1f}", f"{r['seconds']:.2f}",
+                    f"{r['output_tokens_per_s'] / base:.2f}x"}
+            for key in ("ttft_p50", "tpot_p50", "ttft_p99", "tpot_p99"):
+                if r.get(key) is not None:
+                    out.add(f"{r[key] * 1000:.1f}")
+    return out
+
+
+_QUOTED = re.compile(r"(\d[\d,]*\.?\d*)\s*(x|×|tok/s|tokens/s|ms)\b")
+
+
+def quoted_numbers(text: str) -> list[str]:
+    """Measured-looking numbers in a page's prose: code blocks and include lines left out."""
+    text = re.sub(r"```.*?```", "", text, flags=re.S)
+    text = re.sub(r"^--8<--.*$", "", text, flags=re.M)
+    return [m.group(1) + ("x" if m.group(2) in ("x", "×") else "") for m in _QUOTED.finditer(text)]
+
+
+@pytest.mark.parametrize("page", sorted((DOCS / "benchmarks").glob("index*.md")),
+                         ids=lambda p: p.name)
+def test_numbers_quoted_on_the_benchmark_page_come_from_results(page: Path) -> None:
+    measured = _measured_strings()
+    unbacked = [n for n in quoted_numbers(page.read_text()) if n not in measured]
+    assert not unbacked, f"{page.name} quotes numbers no results file holds: {unbacked}"
+
+
+def test_the_quoted_number_check_can_fail() -> None:
+    assert quoted_numbers("we reach 3.14x and 99.9 tok/s, see `1.0x`\n--8<-- \"a 2.0x\"") == \
+        ["3.14x", "99.9", "1.0x"]  # inline code counts; fenced code and include lines do not
