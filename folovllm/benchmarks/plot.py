@@ -53,9 +53,13 @@ def draw_all(results_dir: Path = RESULTS, plots_dir: Path = PLOTS) -> list[Path]
     """Draw ``plots_dir/<name>.svg`` for every ``results_dir/<name>.json``."""
     plots_dir.mkdir(parents=True, exist_ok=True)
     written = []
+    from folovllm.benchmarks.ladder import render_ladder_svg
+
     for path in sorted(results_dir.glob("*.json")):
         out = plots_dir / f"{path.stem}.svg"
-        out.write_text(render_svg(json.loads(path.read_text()), path.stem))
+        data = json.loads(path.read_text())
+        draw = render_ladder_svg if "rungs" in data else render_svg
+        out.write_text(draw(data, path.stem))
         written.append(out)
     return written
 

@@ -156,6 +156,23 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_ladder(args: argparse.Namespace) -> int:
+    from folovllm.benchmarks.ladder import LadderArgs, format_ladder, run_ladder
+
+    ladder_args = LadderArgs(device=args.device, num_prompts=args.num_prompts,
+                             input_len=args.input_len, output_len=args.output_len,
+                             repeats=args.repeats, model=args.model, load_format=args.load_format)
+    tags = [t.strip() for t in args.tags.split(",") if t.strip()]
+    repo = Path(__file__).resolve().parents[2]
+    result = run_ladder(repo, tags, ladder_args, command=args.command_line)
+    print(format_ladder(result))
+    if args.output_json:
+        Path(args.output_json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.output_json).write_text(json.dumps(result, indent=2) + "\n")
+        print(f"results written to {args.output_json}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="folovllm", description="FoloVLLM: a small, readable vLLM-style inference engine."
@@ -198,6 +215,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-json", default=None, help="also write the results to this file")
     _add_model_args(p)
     p.set_defaults(func=_cmd_bench)
+
+    p = sub.add_parser("ladder", help="one workload at each milestone tag (temporary exports)")
+    p.add_argument("--tags", default="m0,m1,m2", help="comma-separated milestone tags")
+    p.add_argument("--num-prompts", type=int, default=8)
+    p.add_argument("--input-len", type=int, default=64)
+    p.add_argument("--output-len", type=int, default=64)
+    p.add_argument("--repeats", type=int, default=1)
+    p.add_argument("--output-json", default=None)
+    _add_model_args(p)
+    p.set_defaults(func=_cmd_ladder)
     return parser
 
 

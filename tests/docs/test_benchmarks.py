@@ -8,11 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from folovllm.benchmarks.ladder import format_ladder, render_ladder_svg
 from folovllm.benchmarks.plot import render_svg
 from folovllm.benchmarks.throughput import format_table
 from tests.docs.docs_tools import DOCS, RESULT_TABLES, RESULTS
 
-_JSON = sorted(RESULTS.glob("*.json"))
+_ALL = sorted(RESULTS.glob("*.json"))
+_JSON = [p for p in _ALL if "rungs" not in json.loads(p.read_text())]      # one bench run each
+_LADDERS = [p for p in _ALL if "rungs" in json.loads(p.read_text())]   # one rung per tag
 
 
 def test_there_are_results() -> None:
@@ -56,6 +59,18 @@ def test_plot_is_drawn_from_its_json(path: Path) -> None:
     assert svg.read_text() == render_svg(json.loads(path.read_text()), path.stem)
 
 
+@pytest.mark.parametrize("path", _LADDERS, ids=lambda p: p.name)
+def test_ladder_table_and_chart_are_drawn_from_its_json(path: Path) -> None:
+    ladder = json.loads(path.read_text())
+    assert (RESULT_TABLES / f"{path.stem}.md").read_text() == format_ladder(ladder)
+    assert (_PLOTS / f"{path.stem}.svg").read_text() == render_ladder_svg(ladder, path.stem)
+    tags = [r["tag"] for r in ladder["rungs"]]
+    assert tags == sorted(tags) and ladder["command"].startswith("folovllm ladder")
+    for rung in ladder["rungs"]:  # every rung is a real, recorded milestone commit
+        assert rung["skipped"] or rung["folovllm"] > 0 and rung["transformers"] > 0
+        assert len(rung["commit"]) == 40
+
+
 def _measured_strings() -> set[str]:
     """Every way a results number may appear on a page (as the tables format them)."""
     out: set[str] = set()
@@ -69,6 +84,11 @@ def _measured_strings() -> set[str]:
             for key in ("ttft_p50", "tpot_p50", "ttft_p99", "tpot_p99"):
                 if r.get(key) is not None:
                     out.add(f"{r[key] * 1000:.1f}")
+    for path in _LADDERS:
+        for r in json.loads(path.read_text())["rungs"]:
+            if not r["skipped"]:
+                out |= {f"{r['folovllm']:.1f}", f"{r['transformers']:.1f}",
+                        f"{r['folovllm'] / r['transformers']:.2f}x"}
     return out
 
 

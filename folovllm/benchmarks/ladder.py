@@ -1,0 +1,137 @@
+"""The performance ladder: one workload through each milestone's engine, as it was at its tag.
+
+For every tag the source tree is exported with ``git archive`` into a temporary folder and that
+milestone's own ``folovllm bench`` runs there (in a subprocess, so each milestone imports its own
+code), timing that milestone's engine against ``transformers`` ``generate`` on the same workload.
+The rungs are collected into one results file, drawn as a table and a chart on the benchmarks
+page. A tag whose bench does not exist yet (m0 has no engine) is recorded as skipped.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+
+
+@dataclass
+class LadderArgs:
+    """The workload every rung runs: flags every milestone's ``bench`` understands."""
+
+    device: str = "cpu"
+    num_prompts: int = 8
+    input_len: int = 64
+    output_len: int = 64
+    repeats: int = 1
+    model: str | None = None
+    load_format: str = "auto"
+
+    def bench_flags(self) -> list[str]:
+        flags = ["--device", self.device, "--num-prompts", str(self.num_prompts),
+                 "--input-len", str(self.input_len), "--output-len", str(self.output_len),
+                 "--repeats", str(self.repeats), "--load-format", self.load_format]
+        return flags + (["--model", self.model] if self.model else [])
+
+
+def _git(repo: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", *args], cwd=repo, capture_output=True)
+
+
+def export_tree(repo: Path, tag: str, dest: Path) -> str:
+    """Write the files of ``tag`` into ``dest``; returns the tag's commit."""
+    commit = _git(repo, "rev-parse", "-q", "--verify", f"refs/tags/{tag}^{{commit}}")
+    if commit.returncode != 0:
+        raise ValueError(f"tag {tag!r} not found: run `bash milestones/make_tags.sh` first")
+    archive = _git(repo, "archive", "--format=tar", tag)
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(dest, filter="data")
+    return commit.stdout.decode().strip()
+
+
+def run_rung(tree: Path, args: LadderArgs) -> dict | None:
+    """That milestone's bench on ``args``; None when the milestone has no bench."""
+    if not (tree / "folovllm" / "entrypoints" / "cli.py").is_file():
+        return None
+    cli = [sys.executable, "-m", "folovllm.entrypoints.cli", "bench"]
+    env = {**os.environ, "PYTHONPATH": str(tree)}  # that milestone's code, not ours
+    help_text = subprocess.run([*cli, "--help"], cwd=tree, env=env, capture_output=True,
+                               text=True)
+    if help_text.returncode != 0:
+        return None
+    out = tree / "ladder-result.json"
+    flags = args.bench_flags() + ["--output-json", str(out)]
+    if "--engines" in help_text.stdout:  # later milestones compare three engines; keep two
+        flags += ["--engines", "folovllm,transformers"]
+    proc = subprocess.run([*cli, *flags], cwd=tree, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"bench failed in {tree}:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+    result = json.loads(out.read_text())
+    speed = {r["engine"]: r["output_tokens_per_s"] for r in result["results"]}
+    return {"folovllm": speed["folovllm"], "transformers": speed["transformers"],
+            "device": result["device"], "torch_version": result["torch_version"]}
+
+
+def run_ladder(repo: Path, tags: list[str], args: LadderArgs, command: str = "") -> dict:
+    rungs = []
+    for tag in tags:
+        with tempfile.TemporaryDirectory(prefix=f"folovllm-{tag}-") as tmp:
+            commit = export_tree(repo, tag, Path(tmp))
+            rung = run_rung(Path(tmp), args)
+        rungs.append({"tag": tag, "commit": commit, "skipped": rung is None, **(rung or {})})
+    measured = [r for r in rungs if not r["skipped"]]
+    return {"workload": vars(args), "rungs": rungs, "command": command,
+            "device": measured[0]["device"] if measured else args.device,
+            "date": datetime.date.today().isoformat()}
+
+
+def format_ladder(ladder: dict) -> str:
+    w = ladder["workload"]
+    lines = [
+        f"Workload: {w['num_prompts']} prompts x {w['input_len']} input tokens -> "
+        f"{w['output_len']} output tokens (greedy, EOS ignored), best of {w['repeats']} runs; "
+        f"device `{ladder['device']}`, {ladder['date']}.",
+        "",
+        "| milestone | commit | folovllm tok/s | transformers tok/s | ratio |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for r in ladder["rungs"]:
+        if r["skipped"]:
+            lines.append(f"| {r['tag']} | `{r['commit'][:8]}` | no engine yet | - | - |")
+        else:
+            lines.append(f"| {r['tag']} | `{r['commit'][:8]}` | {r['folovllm']:.1f} | "
+                         f"{r['transformers']:.1f} | {r['folovllm'] / r['transformers']:.2f}x |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def render_ladder_svg(ladder: dict, title: str) -> str:
+    """One bar per measured milestone, with the transformers reference as a dashed line."""
+    rungs = [r for r in ladder["rungs"] if not r["skipped"]]
+    top = max([r["folovllm"] for r in rungs] + [r["transformers"] for r in rungs])
+    width, base, bar, gap, left = 560, 200, 60, 40, 60
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{base + 60}" '
+             'font-family="sans-serif" font-size="13">',
+             f'<text x="10" y="20" font-size="15" font-weight="bold">{escape(title)}</text>']
+    for i, r in enumerate(rungs):
+        x = left + i * (bar + gap)
+        h = round(150 * r["folovllm"] / top, 1)
+        ref = round(base - 150 * r["transformers"] / top, 1)
+        parts += [
+            f'<rect x="{x}" y="{base - h}" width="{bar}" height="{h}" fill="#3f51b5"/>',
+            f'<line x1="{x - 8}" x2="{x + bar + 8}" y1="{ref}" y2="{ref}" stroke="#ff9800" '
+            'stroke-width="2" stroke-dasharray="5,3"/>',
+            f'<text x="{x + bar / 2}" y="{base - h - 6}" text-anchor="middle">'
+            f'{r["folovllm"]:.1f}</text>',
+            f'<text x="{x + bar / 2}" y="{base + 18}" text-anchor="middle">{escape(r["tag"])}</text>',
+        ]
+    parts += [f'<text x="10" y="{base + 45}" font-size="11" fill="#555">bars: folovllm output '
+              'tok/s at each tag; dashed: transformers generate, same run</text>', "</svg>"]
+    return "\n".join(parts) + "\n"
