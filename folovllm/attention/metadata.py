@@ -26,3 +26,6 @@ class AttentionMetadata:
     positions: torch.Tensor         # [T] position of each token in its sequence
     query_start_loc: list[int]      # S + 1 offsets of each sequence's tokens in the flat batch
     max_seq_len: int                # max of seq_lens (how much of the cache decode must read)
+    # (lowest, highest) slot of a decode step when they span at most 2 x S slots: decode then
+    # attends over that window of the cache in place instead of copying the S slots out
+    slot_window: tuple[int, int] | None = None

@@ -148,7 +148,8 @@ class ModelRunner:
         return AttentionMetadata(
             is_prefill=False, slot_ids=slot_ids, seq_lens=seq_lens, token_slot_ids=slot_ids,
             positions=self._tensor([n - 1 for n in lengths]),
-            query_start_loc=list(range(len(lengths) + 1)), max_seq_len=max(lengths))
+            query_start_loc=list(range(len(lengths) + 1)), max_seq_len=max(lengths),
+            slot_window=_window(slots))
 
     @torch.inference_mode()
     def execute_model(self, out: SchedulerOutput) -> torch.Tensor:
@@ -167,3 +168,9 @@ class ModelRunner:
             hidden = hidden[self._tensor([e - 1 for e in md.query_start_loc[1:]])]
         return self.model.compute_logits(hidden)
     # --8<-- [end:execute_model]
+
+
+def _window(slots: list[int]) -> tuple[int, int] | None:
+    """The slot range a decode step can attend over in place (see ``AttentionMetadata``)."""
+    lo, hi = min(slots), max(slots)
+    return (lo, hi) if hi - lo + 1 <= 2 * len(slots) else None

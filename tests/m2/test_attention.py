@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 import folovllm.attention.backends.torch_ref as torch_ref
 from folovllm.attention.metadata import AttentionMetadata
 from folovllm.model_executor.models.llama import head_dim_of
+from folovllm.worker.model_runner import _window
 
 
 def _naive(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool) -> torch.Tensor:
@@ -21,10 +23,14 @@ def _naive(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool) -> t
     return torch.einsum("hqk,khd->qhd", scores.softmax(-1), v)
 
 
-def test_prefill_then_decode_match_naive_attention() -> None:
+@pytest.mark.parametrize("slot_ids,slots", [
+    ([4, 0, 2], 5),    # a narrow window with a gap: decode attends over the window in place
+    ([9, 0, 20], 21),  # spread out: decode copies the three slots out first
+])
+def test_prefill_then_decode_match_naive_attention(slot_ids, slots) -> None:
     torch.manual_seed(0)
-    H, Hk, D, slots, max_len = 4, 2, 8, 5, 32
-    lens, slot_ids = [7, 3, 12], [4, 0, 2]
+    H, Hk, D, max_len = 4, 2, 8, 32
+    lens = [7, 3, 12]
     k_cache = torch.zeros(slots, max_len, Hk, D)
     v_cache = torch.zeros_like(k_cache)
     T = sum(lens)
@@ -47,7 +53,8 @@ def test_prefill_then_decode_match_naive_attention() -> None:
     md = AttentionMetadata(
         is_prefill=False, slot_ids=torch.tensor(slot_ids), seq_lens=torch.tensor(new_lens),
         token_slot_ids=torch.tensor(slot_ids), positions=torch.tensor(lens),
-        query_start_loc=[0, 1, 2, 3], max_seq_len=max(new_lens))
+        query_start_loc=[0, 1, 2, 3], max_seq_len=max(new_lens), slot_window=_window(slot_ids))
+    assert (md.slot_window is None) == (max(slot_ids) >= 2 * len(slot_ids))
     torch_ref.write_kv(k_cache, v_cache, k1, v1, md)
     out = torch_ref.decode_attention(q1, k_cache, v_cache, md, scale=D ** -0.5)
     for i, (s, e) in enumerate(zip(starts, starts[1:])):

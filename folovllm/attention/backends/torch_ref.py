@@ -42,13 +42,25 @@ def decode_attention(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tens
 
     Reads ``max_seq_len`` positions of every sequence's slot and masks the ones past its length:
     short sequences pay for the longest one, one of the costs paged attention (M3) removes.
+
+    When the scheduled slots lie in a narrow window (``md.slot_window``), attention runs over
+    that window of the cache in place (a view: nothing copied), with each query put at its slot's
+    row and the rows of unscheduled slots thrown away; otherwise the scheduled slots are copied
+    out first (``index_select``), ``S x max_seq_len`` positions per layer.
     """
     length = md.max_seq_len
-    # slice first (a view), then gather only the scheduled slots: copies S x L, not S x max_len
-    keys = k_cache[:, :length].index_select(0, md.slot_ids).transpose(1, 2).to(q.dtype)  # [S,Hk,L,D]
-    values = v_cache[:, :length].index_select(0, md.slot_ids).transpose(1, 2).to(q.dtype)
-    valid = torch.arange(length, device=q.device)[None, :] < md.seq_lens[:, None]  # [S, L]
+    if md.slot_window is not None:
+        lo, hi = md.slot_window
+        rows = md.slot_ids - lo
+        keys, values = k_cache[lo:hi + 1, :length], v_cache[lo:hi + 1, :length]
+        queries = q.new_zeros((hi - lo + 1, *q.shape[1:])).index_copy_(0, rows, q)
+        lens = md.seq_lens.new_ones(hi - lo + 1).index_copy_(0, rows, md.seq_lens)
+    else:
+        rows, queries, lens = None, q, md.seq_lens
+        keys = k_cache[:, :length].index_select(0, md.slot_ids)
+        values = v_cache[:, :length].index_select(0, md.slot_ids)
+    valid = torch.arange(length, device=q.device)[None, :] < lens[:, None]    # [rows, L]
     out = F.scaled_dot_product_attention(
-        q.unsqueeze(2), keys, values, attn_mask=valid[:, None, None, :], scale=scale,
-        enable_gqa=True)                                                        # [S, H, 1, D]
-    return out.squeeze(2)
+        queries.unsqueeze(2), keys.transpose(1, 2).to(q.dtype), values.transpose(1, 2).to(q.dtype),
+        attn_mask=valid[:, None, None, :], scale=scale, enable_gqa=True).squeeze(2)
+    return out if rows is None else out.index_select(0, rows)
