@@ -132,6 +132,20 @@ def _cmd_chat(args: argparse.Namespace) -> int:
         history.append({"role": "assistant", "content": reply})
 
 
+def _csv(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _report(table: str, result: dict, output_json: str | None) -> int:
+    """Print a benchmark's table and, when asked, write its results file."""
+    print(table)
+    if output_json:
+        Path(output_json).parent.mkdir(parents=True, exist_ok=True)
+        Path(output_json).write_text(json.dumps(result, indent=2) + "\n")
+        print(f"results written to {output_json}")
+    return 0
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     from folovllm.benchmarks.throughput import Workload, format_table, run_throughput
 
@@ -139,7 +153,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
                         input_len=args.input_len, output_len=args.output_len,
                         seed=args.bench_seed, repeats=args.repeats,
                         hf_batch_size=args.hf_batch_size, range_ratio=args.range_ratio)
-    engines = tuple(e.strip() for e in args.engines.split(",") if e.strip())
+    engines = tuple(_csv(args.engines))
     _quiet_loading()
     model_kwargs = dict(model=args.model, dtype=args.dtype, device=args.device,
                         load_format=args.load_format)
@@ -148,12 +162,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if args.gpu_memory_utilization is not None:
         model_kwargs["gpu_memory_utilization"] = args.gpu_memory_utilization
     result = run_throughput(model_kwargs, workload, engines, command=args.command_line).to_dict()
-    print(format_table(result))
-    if args.output_json:
-        Path(args.output_json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.output_json).write_text(json.dumps(result, indent=2) + "\n")
-        print(f"results written to {args.output_json}")
-    return 0
+    return _report(format_table(result), result, args.output_json)
 
 
 def _cmd_ladder(args: argparse.Namespace) -> int:
@@ -162,15 +171,10 @@ def _cmd_ladder(args: argparse.Namespace) -> int:
     ladder_args = LadderArgs(device=args.device, num_prompts=args.num_prompts,
                              input_len=args.input_len, output_len=args.output_len,
                              repeats=args.repeats, model=args.model, load_format=args.load_format)
-    tags = [t.strip() for t in args.tags.split(",") if t.strip()]
+    tags = _csv(args.tags)
     repo = Path(__file__).resolve().parents[2]
     result = run_ladder(repo, tags, ladder_args, command=args.command_line)
-    print(format_ladder(result))
-    if args.output_json:
-        Path(args.output_json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.output_json).write_text(json.dumps(result, indent=2) + "\n")
-        print(f"results written to {args.output_json}")
-    return 0
+    return _report(format_ladder(result), result, args.output_json)
 
 
 def build_parser() -> argparse.ArgumentParser:
