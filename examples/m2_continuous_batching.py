@@ -13,8 +13,9 @@ from folovllm import LLM, SamplingParams
 def main() -> None:
     llm = LLM(device="cpu", max_model_len=256, kv_cache_memory_bytes=64 * 2**20)
     engine = llm.llm_engine
-    print(f"KV slots: {engine.scheduler.num_slots} (each reserves {engine.runner.max_model_len} "
-          f"tokens = {engine.runner.bytes_per_slot / 2**20:.1f} MiB)")
+    kv = engine.kv_cache_manager  # since M3: blocks of 16 tokens (M2 reserved a slot of 256)
+    print(f"KV cache: {kv.num_blocks} blocks of {kv.block_size} tokens "
+          f"({engine.runner.bytes_per_block / 2**10:.0f} KiB each)")
     lengths = {"short": 3, "medium": 6, "long": 10}
     ids = {engine.add_request(f"Tell me about {name} things.",
                               SamplingParams(temperature=0, max_tokens=n, ignore_eos=True)): name

@@ -37,6 +37,8 @@ MODEL_DTYPES = ("auto", *_DTYPES)
 CACHE_DTYPES = ("auto", "float16", "bfloat16", "float32")
 LOAD_FORMATS = ("auto", "dummy")
 MODEL_IMPLS = ("folovllm", "transformers")
+# "auto": Triton kernels on CUDA, the PyTorch reference elsewhere (see attention/selector.py)
+ATTENTION_BACKENDS = ("auto", "torch", "triton")
 DEVICES = ("auto", "cpu", "cuda")
 SCHEDULER_POLICIES = ("fcfs",)
 
@@ -122,6 +124,7 @@ class ModelConfig:
     enforce_eager: bool = False
     device: str = "auto"
     model_impl: str = "folovllm"
+    attention_backend: str = "auto"
     hf_config: Any = field(init=False, repr=False)
     torch_dtype: torch.dtype = field(init=False)
 
@@ -133,6 +136,7 @@ class ModelConfig:
         check_bool("skip_tokenizer_init", self.skip_tokenizer_init)
         check_bool("enforce_eager", self.enforce_eager)
         check_choice("model_impl", self.model_impl, MODEL_IMPLS)
+        check_choice("attention_backend", self.attention_backend, ATTENTION_BACKENDS)
         self.device = str(resolve_device(self.device))
         if self.model is None:
             from folovllm.model_executor.default_model import ensure_default_model

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
 
+from folovllm.engine.llm_engine import LLMEngine
+from tests.kv_checks import check_block_accounting
 from tests.tiny_models import TINY_CONFIGS, build_tiny_model
 
 REPO = Path(__file__).resolve().parent.parent
@@ -23,6 +27,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.docs)
         if "gpu" in item.keywords and not torch.cuda.is_available():
             item.add_marker(skip_gpu)
+
+
+_ENGINES: weakref.WeakSet[LLMEngine] = weakref.WeakSet()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _track_engines() -> Iterator[None]:
+    """Remember every engine any test builds, for the leak check below."""
+    original = LLMEngine.__init__
+
+    def init(self: LLMEngine, *args, **kwargs) -> None:
+        original(self, *args, **kwargs)
+        _ENGINES.add(self)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(LLMEngine, "__init__", init)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_kv_blocks() -> Iterator[None]:
+    """After every test, every live engine's KV blocks are accounted for (none leaked)."""
+    yield
+    for engine in list(_ENGINES):
+        check_block_accounting(engine)
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,9 @@
 """Attention metadata: what the attention layers need to know about the flat batch.
 
 The model sees one flat run of tokens from many sequences (no padding). These tensors say which
-sequence each token belongs to, where its K/V go in the cache and how much cached context each
-sequence has, so that attention never mixes tokens of different sequences.
+sequence each token belongs to, where its K/V go in the paged cache (``slot_mapping``), which
+physical blocks hold each sequence's context (``block_tables``) and how long that context is
+(``seq_lens``), so that attention never mixes tokens of different sequences.
 """
 
 from __future__ import annotations
@@ -12,20 +13,29 @@ from dataclasses import dataclass
 import torch
 
 
+# --8<-- [start:metadata]
 @dataclass
 class AttentionMetadata:
-    """One step's layout, for a prefill step or a decode step (M2 never mixes the two).
+    """One step's layout. ``S`` sequences, ``T`` tokens in the step, ``B`` blocks per table row.
 
-    Shapes: ``S`` sequences, ``T`` tokens in the step.
+    The K/V cache of a layer is ``[num_blocks, block_size, num_kv_heads, head_dim]``; the token
+    at position ``p`` of a sequence lives in block ``block_table[p // block_size]`` at offset
+    ``p % block_size``, i.e. at *slot* ``block_id * block_size + p % block_size``.
+
+    A sequence's ``q_len`` new tokens are the last ``q_len`` of its ``seq_len`` context tokens:
+    in M3 a prefill has ``q_len == seq_len`` and a decode ``q_len == 1``; prefix caching (M4) and
+    chunked prefill (M5) make ``q_len < seq_len`` on a prefill too, without a new layout.
     """
 
     is_prefill: bool
-    slot_ids: torch.Tensor          # [S] KV-cache slot of each sequence
-    seq_lens: torch.Tensor          # [S] tokens in each sequence's cache after this step
-    token_slot_ids: torch.Tensor    # [T] slot of each token (where its K/V are written)
-    positions: torch.Tensor         # [T] position of each token in its sequence
-    query_start_loc: list[int]      # S + 1 offsets of each sequence's tokens in the flat batch
-    max_seq_len: int                # max of seq_lens (how much of the cache decode must read)
-    # (lowest, highest) slot of a decode step when they span at most 2 x S slots: decode then
-    # attends over that window of the cache in place instead of copying the S slots out
-    slot_window: tuple[int, int] | None = None
+    positions: torch.Tensor          # [T] int64, position of each token in its sequence
+    slot_mapping: torch.Tensor       # [T] int64, cache slot each token's K/V are written to
+    seq_lens: torch.Tensor           # [S] int32, context length of each sequence after the step
+    block_tables: torch.Tensor       # [S, B] int32, physical block ids; unused entries are 0
+    query_start_loc: torch.Tensor    # [S + 1] int32, offsets of each sequence's tokens in the batch
+    query_start_loc_host: list[int]  # the same offsets on the host (Python loops, logits rows)
+    seq_lens_host: list[int]         # the same lengths on the host
+    max_query_len: int               # longest q_len in the step
+    max_seq_len: int                 # longest seq_len in the step
+    block_size: int                  # tokens per KV block
+# --8<-- [end:metadata]

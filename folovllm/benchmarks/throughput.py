@@ -101,7 +101,10 @@ class EngineResult:
     tpot_p99: float | None = None
     peak_memory_bytes: int | None = None
     kv_cache_bytes: int | None = None
-    max_concurrent_seqs: int | None = None
+    max_concurrent_seqs: int | None = None   # most sequences running at once (measured)
+    kv_blocks: int | None = None             # blocks in the cache
+    kv_blocks_peak: int | None = None        # most blocks in use at once
+    num_preemptions: int | None = None
 
     @property
     def output_tokens_per_s(self) -> float:
@@ -140,13 +143,17 @@ class _OurEngine:
         seconds = time.perf_counter() - start
         ttfts = [o.metrics.ttft for o in outs]
         tpots = [t for o in outs if (t := o.metrics.tpot(len(o.outputs[0].token_ids))) is not None]
-        runner = self.llm.llm_engine.runner
+        engine = self.llm.llm_engine
+        runner = engine.runner
         return EngineResult(
             self.name, seconds, sum(len(o.outputs[0].token_ids) for o in outs),
             ttft_p50=_percentile(ttfts, 50), ttft_p99=_percentile(ttfts, 99),
             tpot_p50=_percentile(tpots, 50), tpot_p99=_percentile(tpots, 99),
             kv_cache_bytes=getattr(runner, "kv_cache_bytes", None),
-            max_concurrent_seqs=self.llm.llm_engine.scheduler.num_slots)
+            max_concurrent_seqs=engine.peak_num_running,
+            kv_blocks=engine.kv_cache_manager.num_blocks if self.name == "folovllm" else None,
+            kv_blocks_peak=engine.peak_blocks_used if self.name == "folovllm" else None,
+            num_preemptions=engine.scheduler.num_preemptions)
 
 
 class _HFEngine:

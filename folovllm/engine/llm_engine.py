@@ -7,9 +7,9 @@ loop over ``step`` and is all most users need.
 Each step: the ``Scheduler`` picks the sequences (a prefill of newly admitted ones, or a decode of
 all running ones), the runner turns them into one forward pass and returns one row of logits per
 sequence, the ``Sampler`` picks the tokens, and the engine appends them, detokenizes, checks stops
-and frees finished sequences' KV slots for the next step (continuous batching).
+and frees finished sequences' KV blocks for the next step (continuous batching).
 
-Two runners share this loop: ``ModelRunner`` (our model code, flat batch, slot KV cache; the
+Two runners share this loop: ``ModelRunner`` (our model code, flat batch, paged KV cache; the
 default) and ``HFModelRunner`` (``model_impl="transformers"``, M1's padded static batch, kept for
 comparisons; the scheduler then admits new sequences only when nothing runs).
 """
@@ -26,6 +26,7 @@ from typing import Any
 import torch
 
 from folovllm.config import EngineArgs, EngineConfig
+from folovllm.core.kv_cache_manager import KVCacheManager, cdiv
 from folovllm.core.scheduler import ScheduledSeq, Scheduler
 from folovllm.engine.detokenizer import DetokenizerState, IncrementalDetokenizer
 from folovllm.engine.stop_checker import StopChecker
@@ -69,15 +70,23 @@ class LLMEngine:
         # Chat models often end a turn with another token too (Llama 3's <|eot_id|>, Qwen's
         # <|endoftext|>): generation_config.json lists them, and they stop like stop_token_ids.
         self.extra_eos_ids = sorted(set(generation_eos_ids(mc.model)) - {self.eos_token_id})
+        block_size = config.cache_config.block_size
         if mc.model_impl == "transformers":
             pad = None if self.tokenizer is None else self.tokenizer.pad_token_id
             self.runner = HFModelRunner(mc, pad_token_id=self.eos_token_id if pad is None else pad)
-            num_slots = config.scheduler_config.max_num_seqs
+            # the HF model keeps its own cache; the blocks only account for it, so there are
+            # enough for every sequence at full length
+            num_blocks = config.scheduler_config.max_num_seqs * cdiv(mc.max_model_len, block_size)
         else:
             self.runner = ModelRunner(config)
-            num_slots = self.runner.num_slots
-        self.scheduler = Scheduler(config.scheduler_config, num_slots,
+            num_blocks = self.runner.num_blocks
+        self.kv_cache_manager = KVCacheManager(num_blocks, block_size)
+        self.scheduler = Scheduler(config.scheduler_config, self.kv_cache_manager,
                                    static_batching=mc.model_impl == "transformers")
+        # high-water marks for benchmarks: sequences running at once (what paging raises) and
+        # KV blocks in use
+        self.peak_num_running = 0
+        self.peak_blocks_used = 0
         self.device = self.runner.device
         generator = torch.Generator(device=self.device)
         generator.manual_seed(mc.seed)
@@ -122,6 +131,12 @@ class LLMEngine:
         if len(ids) >= max_len:
             raise ValueError(f"the prompt has {len(ids)} tokens, but max_model_len={max_len} "
                              "leaves no room to generate: shorten it or raise max_model_len")
+        kv = self.kv_cache_manager
+        if kv.num_blocks_for(len(ids)) > kv.num_blocks:
+            raise ValueError(
+                f"the prompt has {len(ids)} tokens, but the whole KV cache holds "
+                f"{kv.num_blocks * kv.block_size} ({kv.num_blocks} blocks of {kv.block_size}): "
+                "shorten it or give the cache more memory")
         return text, list(ids)
 
     def check_params(self, params: SamplingParams) -> None:
@@ -182,24 +197,36 @@ class LLMEngine:
         sched = self.scheduler.schedule()
         if sched is None:
             return []
+        capped = self._finish_capped(sched.capped)
+        if not sched.scheduled:
+            return capped
         if sched.is_prefill:
             self._start_sequences(sched.scheduled)
+        kv = self.kv_cache_manager
+        self.peak_num_running = max(self.peak_num_running, len(self.scheduler.running))
+        self.peak_blocks_used = max(self.peak_blocks_used, kv.num_blocks - kv.num_free_blocks())
         logits = self.runner.execute_model(sched)
         rows = [(s.request, s.seq) for s in sched.scheduled]
         out = self.sampler(logits, self._sampling_metadata(rows))
-        outputs = self._process_output(rows, out)
-        self.scheduler.free_finished()  # their KV slots are free for the very next step
+        outputs = capped + self._process_output(rows, out)
+        self.scheduler.free_finished()  # their KV blocks are free for the very next step
         if isinstance(self.runner, HFModelRunner) and not self.scheduler.running:
             self.runner.release()  # a padded batch's cache lives as long as the batch, no longer
         return outputs
 
     def _start_sequences(self, scheduled: list[ScheduledSeq]) -> None:
-        """First schedule of a sequence: its detokenizer state, its generator, the metrics."""
+        """First schedule of a sequence: its detokenizer state, its generator, the metrics.
+
+        A preempted sequence that is scheduled again keeps all three: its text so far and its
+        random stream continue where they stopped, so preemption never changes the output.
+        """
         now = time.monotonic()
         for s in scheduled:
             req, seq, params = s.request, s.seq, s.request.sampling_params
             if req.metrics.first_scheduled_time is None:
                 req.metrics.first_scheduled_time = now
+            if seq.data.get_output_len():
+                continue  # resumed after a preemption
             if self.detokenizer is not None:
                 self._detok[seq.seq_id] = self.detokenizer.init_state(
                     seq.data.prompt_token_ids, params.skip_special_tokens)
@@ -207,6 +234,17 @@ class LLMEngine:
                 index = req.seqs.index(seq)
                 self._generators[seq.seq_id] = make_generator(params.seed, index, self.device)
     # --8<-- [end:step]
+
+    def _finish_capped(self, capped: list[ScheduledSeq]) -> list[RequestOutput]:
+        """Outputs for sequences the scheduler stopped because the whole cache is full."""
+        now, outputs = time.monotonic(), []
+        for s in capped:
+            self._forget(s.seq)
+            if s.request.is_finished():
+                s.request.metrics.finished_time = now
+                self.requests.pop(s.request.request_id, None)
+            outputs.append(self._make_output(s.request))
+        return outputs
 
     def _sampling_metadata(self, rows: list[tuple[Request, Sequence]]) -> SamplingMetadata:
         return SamplingMetadata.build(

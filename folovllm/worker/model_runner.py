@@ -1,26 +1,33 @@
-"""The M2 model runner: our own model code over a flat batch, with a contiguous per-slot KV cache.
+"""The model runner: our own model code over a flat batch, with a paged KV cache.
 
 Each step it turns the scheduler's decision into tensors — the flat ``input_ids`` and ``positions``
-of every scheduled token and the attention metadata — runs the model once, and returns logits for
-the last token of each sequence only.
+of every scheduled token and the attention metadata (slot mapping, block tables, context lengths)
+— runs the model once, and returns logits for the last token of each sequence only.
 
-The KV cache is one region per *slot*: ``[num_slots, max_model_len, num_kv_heads, head_dim]`` per
-layer for K and for V. A sequence owns a slot from admission to finish, so a 20-token answer
-reserves room for ``max_model_len`` tokens: simple, and wasteful in exactly the way M3's paged
-cache fixes (the learning notes measure how much).
+The KV cache is, per layer, a pool of blocks: K and V each ``[num_blocks, block_size,
+num_kv_heads, head_dim]``. Which blocks belong to which sequence is decided by the scheduler's
+``KVCacheManager``; the runner only turns block tables into addresses. How many blocks there are
+is decided here, once, from the memory budget.
 """
 
 from __future__ import annotations
 
+import logging
+
 import torch
 
 from folovllm.attention.metadata import AttentionMetadata
+from folovllm.attention.selector import get_attn_backend
 from folovllm.config import EngineConfig
+from folovllm.core.kv_cache_manager import cdiv
 from folovllm.core.scheduler import SchedulerOutput
 from folovllm.model_executor.layers.attention import Attention
 from folovllm.model_executor.layers.sampler import Sampler, SamplingMetadata
 from folovllm.model_executor.loader import load_model
 from folovllm.sampling_params import SamplingParams
+from folovllm.sequence import Sequence, SequenceData
+
+logger = logging.getLogger(__name__)
 
 # KV budget on CPU when none is given (vLLM's CPU backend default is 4 GiB too).
 DEFAULT_CPU_KV_BYTES = 4 * 2**30
@@ -29,13 +36,15 @@ DEFAULT_CPU_KV_BYTES = 4 * 2**30
 class ModelRunner:
     def __init__(self, config: EngineConfig) -> None:
         self.config = config
-        mc = config.model_config
+        mc, cc = config.model_config, config.cache_config
         self.device = torch.device(mc.device)
+        self.attn_backend = get_attn_backend(mc.attention_backend, self.device)
         self.model = load_model(mc)
         self.max_model_len = mc.max_model_len
-        self.bytes_per_slot = mc.max_model_len * mc.kv_cache_bytes_per_token(config.kv_cache_dtype)
-        self.num_slots = self._num_slots()
-        self._allocate_kv_cache(self.num_slots, self.max_model_len)
+        self.block_size = cc.block_size
+        self.bytes_per_block = cc.block_size * mc.kv_cache_bytes_per_token(config.kv_cache_dtype)
+        self.num_blocks = self._num_blocks()
+        self._allocate_kv_cache(self.num_blocks)
 
     # ---- KV cache sizing and allocation --------------------------------------------------
     # --8<-- [start:kv_budget]
@@ -62,55 +71,46 @@ class ModelRunner:
         return int(total * cc.gpu_memory_utilization) - peak - max(not_ours, 0)
     # --8<-- [end:kv_budget]
 
-    @torch.inference_mode()
-    def _profile_run(self) -> int:
-        """Run the largest step once; returns the bytes of the throw-away cache it used.
+    # --8<-- [start:num_blocks]
+    def _num_blocks(self) -> int:
+        """``num_gpu_blocks`` if given, else the budget over the bytes of one block (all layers,
+        K and V) — but never more than ``max_num_seqs`` sequences of ``max_model_len`` tokens can
+        use, so a small model on CPU does not zero gigabytes it will never touch."""
+        cc, sc = self.config.cache_config, self.config.scheduler_config
+        if cc.num_gpu_blocks is not None:
+            blocks = cc.num_gpu_blocks
+        else:
+            budget = self.kv_budget_bytes()
+            most_usable = sc.max_num_seqs * cdiv(self.max_model_len, self.block_size)
+            blocks = min(budget // self.bytes_per_block, most_usable)
+            if blocks < 1:
+                raise ValueError(
+                    f"the KV cache budget ({budget / 2**20:.1f} MiB) cannot hold one block of "
+                    f"{self.block_size} tokens ({self.bytes_per_block / 2**20:.2f} MiB): raise "
+                    "kv_cache_memory_bytes / gpu_memory_utilization or lower block_size")
+        if blocks * self.block_size < self.max_model_len:
+            logger.warning("the KV cache holds %d tokens, fewer than max_model_len=%d: longer "
+                           "sequences are refused or stopped early", blocks * self.block_size,
+                           self.max_model_len)
+        return int(blocks)
+    # --8<-- [end:num_blocks]
 
-        A prefill of ``max_num_batched_tokens`` tokens (split into sequences that fit
-        ``max_model_len``), then logits and a sampling pass with top-p for ``max_num_seqs`` rows:
-        the most activation memory any real step can need.
+    def _allocate_kv_cache(self, num_blocks: int) -> int:
+        """Per layer, K and V of ``[num_blocks, block_size, num_kv_heads, head_dim]``, bound to
+        the layer's ``Attention`` module with the attention backend. Returns the bytes allocated.
+
+        Zero-filled, not ``empty``: the reference backend reads whole blocks and masks the unused
+        tail, and uninitialised memory could hold NaNs that a mask does not remove.
         """
-        sc, mc = self.config.scheduler_config, self.config.model_config
-        n = min(sc.max_num_batched_tokens, self.max_model_len * sc.max_num_seqs)
-        lengths = []
-        while n > 0:
-            lengths.append(min(n, self.max_model_len - 1))
-            n -= lengths[-1]
-        kv_bytes = self._allocate_kv_cache(len(lengths), max(lengths))
-        ids = torch.randint(0, mc.vocab_size, (sum(lengths),), device=self.device)
-        md = self._prefill_metadata(lengths, list(range(len(lengths))))
-        hidden = self.model(ids, md.positions, md)
-        rows = hidden[:1].expand(sc.max_num_seqs, -1)
-        params = [SamplingParams(temperature=1.0, top_p=0.9)] * sc.max_num_seqs
-        outputs = [[] for _ in params]
-        md = SamplingMetadata.build(params, outputs, outputs, [None] * len(params),
-                                    mc.vocab_size, self.device)
-        Sampler()(self.model.compute_logits(rows), md)
-        self._free_kv_cache()
-        return kv_bytes
-
-    def _num_slots(self) -> int:
-        budget = self.kv_budget_bytes()
-        slots = min(self.config.scheduler_config.max_num_seqs, budget // self.bytes_per_slot)
-        if slots < 1:
-            raise ValueError(
-                f"the KV cache budget ({budget / 2**20:.0f} MiB) cannot hold one sequence of "
-                f"max_model_len={self.max_model_len} ({self.bytes_per_slot / 2**20:.0f} MiB per "
-                "slot): lower max_model_len or raise kv_cache_memory_bytes / "
-                "gpu_memory_utilization")
-        return int(slots)
-
-    def _allocate_kv_cache(self, num_slots: int, length: int) -> int:
-        """Per layer, K and V of ``[num_slots, length, num_kv_heads, head_dim]``, bound to the
-        layer's ``Attention`` module. Returns the bytes allocated."""
         mc = self.config.model_config
-        shape = (num_slots, length, mc.num_kv_heads, mc.head_dim)
+        shape = (num_blocks, self.block_size, mc.num_kv_heads, mc.head_dim)
         dtype = self.config.kv_cache_dtype
         total = 0
         for module in self.model.modules():
             if isinstance(module, Attention):
                 module.k_cache = torch.zeros(shape, dtype=dtype, device=self.device)
                 module.v_cache = torch.zeros(shape, dtype=dtype, device=self.device)
+                module.backend = self.attn_backend
                 total += 2 * module.k_cache.numel() * module.k_cache.element_size()
         return total
 
@@ -121,56 +121,88 @@ class ModelRunner:
 
     @property
     def kv_cache_bytes(self) -> int:
-        return self.num_slots * self.bytes_per_slot
+        return self.num_blocks * self.bytes_per_block
+
+    @torch.inference_mode()
+    def _profile_run(self) -> int:
+        """Run the largest step once; returns the bytes of the throw-away cache it used.
+
+        A prefill of ``max_num_batched_tokens`` tokens (split into sequences that fit
+        ``max_model_len``), then logits and a sampling pass with top-p for ``max_num_seqs`` rows:
+        the most activation memory any real step can need.
+        """
+        sc, mc = self.config.scheduler_config, self.config.model_config
+        n = min(sc.max_num_batched_tokens, self.max_model_len * sc.max_num_seqs)
+        seqs, first = [], 0
+        while n > 0:  # sequences of fake tokens, on consecutive blocks of a throw-away cache
+            length = min(n, self.max_model_len - 1)
+            seq = Sequence(len(seqs), SequenceData((0,) * length))
+            seq.block_ids = list(range(first, first + cdiv(length, self.block_size)))
+            first += len(seq.block_ids)
+            seqs.append(seq)
+            n -= length
+        kv_bytes = self._allocate_kv_cache(first)
+        ids, md = self.prepare_inputs(seqs, is_prefill=True)
+        hidden = self.model(ids, md.positions, md)
+        rows = hidden[:1].expand(sc.max_num_seqs, -1)
+        params = [SamplingParams(temperature=1.0, top_p=0.9)] * sc.max_num_seqs
+        outputs = [[] for _ in params]
+        smd = SamplingMetadata.build(params, outputs, outputs, [None] * len(params),
+                                     mc.vocab_size, self.device)
+        Sampler()(self.model.compute_logits(rows), smd)
+        self._free_kv_cache()
+        return kv_bytes
 
     # ---- one step ------------------------------------------------------------------------
-    def _tensor(self, values: list[int]) -> torch.Tensor:
-        """A host list as a device tensor; pinned + non-blocking on GPU, so no sync."""
-        t = torch.tensor(values, dtype=torch.long)
+    def _to_device(self, t: torch.Tensor) -> torch.Tensor:
+        """A host tensor on the device; pinned + non-blocking on GPU, so no sync."""
         if self.device.type == "cuda":
             return t.pin_memory().to(self.device, non_blocking=True)
         return t
 
+    # --8<-- [start:prepare_inputs]
+    def prepare_inputs(self, seqs: list[Sequence], is_prefill: bool
+                       ) -> tuple[torch.Tensor, AttentionMetadata]:
+        """Flat ``input_ids`` and the attention metadata for one step.
+
+        Each sequence contributes its tokens from ``num_computed_tokens`` on: the whole prompt on
+        a prefill (or all tokens again after a preemption), the last token on a decode. The slot
+        of position ``p`` is ``block_ids[p // block_size] * block_size + p % block_size``,
+        computed for all tokens at once on the host from the padded block tables.
+        """
+        bs = self.block_size
+        starts = [s.data.num_computed_tokens for s in seqs]
+        seq_lens = [s.data.get_len() for s in seqs]
+        q_lens = [n - c for n, c in zip(seq_lens, starts)]
+        query_start_loc = [0]
+        for n in q_lens:
+            query_start_loc.append(query_start_loc[-1] + n)
+        ids = [t for s, c in zip(seqs, starts) for t in s.data.get_token_ids()[c:]]
+        width = cdiv(max(seq_lens), bs)
+        tables = torch.tensor([s.block_ids + [0] * (width - len(s.block_ids)) for s in seqs],
+                              dtype=torch.int32)
+        positions = torch.cat([torch.arange(c, n) for c, n in zip(starts, seq_lens)])
+        rows = torch.repeat_interleave(torch.arange(len(seqs)), torch.tensor(q_lens))
+        slot_mapping = tables[rows, positions // bs].long() * bs + positions % bs
+        md = AttentionMetadata(
+            is_prefill=is_prefill,
+            positions=self._to_device(positions),
+            slot_mapping=self._to_device(slot_mapping),
+            seq_lens=self._to_device(torch.tensor(seq_lens, dtype=torch.int32)),
+            block_tables=self._to_device(tables),
+            query_start_loc=self._to_device(torch.tensor(query_start_loc, dtype=torch.int32)),
+            query_start_loc_host=query_start_loc, seq_lens_host=seq_lens,
+            max_query_len=max(q_lens), max_seq_len=max(seq_lens), block_size=bs)
+        return self._to_device(torch.tensor(ids, dtype=torch.long)), md
+    # --8<-- [end:prepare_inputs]
+
     # --8<-- [start:execute_model]
-    def _prefill_metadata(self, lengths: list[int], slots: list[int]) -> AttentionMetadata:
-        starts = [0]
-        for n in lengths:
-            starts.append(starts[-1] + n)
-        positions = [p for n in lengths for p in range(n)]
-        token_slots = [s for s, n in zip(slots, lengths) for _ in range(n)]
-        return AttentionMetadata(
-            is_prefill=True, slot_ids=self._tensor(slots), seq_lens=self._tensor(lengths),
-            token_slot_ids=self._tensor(token_slots), positions=self._tensor(positions),
-            query_start_loc=starts, max_seq_len=max(lengths))
-
-    def _decode_metadata(self, lengths: list[int], slots: list[int]) -> AttentionMetadata:
-        slot_ids, seq_lens = self._tensor(slots), self._tensor(lengths)
-        return AttentionMetadata(
-            is_prefill=False, slot_ids=slot_ids, seq_lens=seq_lens, token_slot_ids=slot_ids,
-            positions=self._tensor([n - 1 for n in lengths]),
-            query_start_loc=list(range(len(lengths) + 1)), max_seq_len=max(lengths),
-            slot_window=_window(slots))
-
     @torch.inference_mode()
     def execute_model(self, out: SchedulerOutput) -> torch.Tensor:
         """Run the scheduled step; logits ``[S, V]`` for each sequence's last token, in order."""
-        seqs = [s.seq for s in out.scheduled]
-        slots = [s.slot for s in out.scheduled]
-        lengths = [s.data.get_len() for s in seqs]
-        if out.is_prefill:
-            ids = self._tensor([t for s in seqs for t in s.data.get_token_ids()])
-            md = self._prefill_metadata(lengths, slots)
-        else:
-            ids = self._tensor([s.data.get_last_token_id() for s in seqs])
-            md = self._decode_metadata(lengths, slots)
+        ids, md = self.prepare_inputs([s.seq for s in out.scheduled], out.is_prefill)
         hidden = self.model(ids, md.positions, md)
-        if out.is_prefill:
-            hidden = hidden[self._tensor([e - 1 for e in md.query_start_loc[1:]])]
+        if md.max_query_len > 1:
+            hidden = hidden[md.query_start_loc[1:].long() - 1]
         return self.model.compute_logits(hidden)
     # --8<-- [end:execute_model]
-
-
-def _window(slots: list[int]) -> tuple[int, int] | None:
-    """The slot range a decode step can attend over in place (see ``AttentionMetadata``)."""
-    lo, hi = min(slots), max(slots)
-    return (lo, hi) if hi - lo + 1 <= 2 * len(slots) else None

@@ -41,9 +41,10 @@ def test_tiny_models_greedy_fp32_on_gpu(name, tiny_model_dirs) -> None:
 def test_bf16_logits_close_on_gpu(name, tiny_model_dirs) -> None:
     """bf16 on GPU: logits agree with transformers in fp32 to bf16 precision (rel. L2 < 2e-2)."""
     from folovllm.config import EngineArgs
-    from folovllm.core.scheduler import ScheduledSeq, SchedulerOutput
+    from folovllm.core.kv_cache_manager import KVCacheManager
     from folovllm.sequence import Sequence, SequenceData
     from folovllm.worker.model_runner import ModelRunner
+    from tests.m2.test_models import run_step
 
     model_dir = tiny_model_dirs[name]
     cfg = EngineArgs.from_kwargs(model=str(model_dir), device="cuda", gpu_memory_utilization=0.3
@@ -52,8 +53,8 @@ def test_bf16_logits_close_on_gpu(name, tiny_model_dirs) -> None:
     runner = ModelRunner(cfg)
     prompts = [[1, 50, 345, 282, 46, 314], [1, 147, 28, 94, 359]]
     seqs = [Sequence(i, SequenceData(tuple(p))) for i, p in enumerate(prompts)]
-    logits = runner.execute_model(SchedulerOutput(
-        [ScheduledSeq(None, s, i) for i, s in enumerate(seqs)], True, 0)).float()
+    kv = KVCacheManager(runner.num_blocks, runner.block_size)
+    logits = run_step(runner, kv, seqs, prefill=True).float()
     hf = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).cuda().eval()
     with torch.no_grad():
         ref = torch.stack([hf(torch.tensor([p]).cuda()).logits[0, -1] for p in prompts])
@@ -62,10 +63,11 @@ def test_bf16_logits_close_on_gpu(name, tiny_model_dirs) -> None:
     assert (logits.argmax(-1) == ref.argmax(-1)).all()
 
 
-def test_kv_slots_sized_from_gpu_memory(tiny_model_dirs) -> None:
+def test_kv_blocks_sized_from_gpu_memory(tiny_model_dirs) -> None:
     llm = LLM(str(tiny_model_dirs["qwen3"]), device="cuda", gpu_memory_utilization=0.2,
               max_num_seqs=64)
     runner = llm.llm_engine.runner
     total = torch.cuda.get_device_properties(0).total_memory
-    assert runner.num_slots == 64  # a tiny model's slots are small: max_num_seqs binds
+    # a tiny model's blocks are small: what 64 sequences of max_model_len can use binds
+    assert runner.num_blocks == 64 * 256 // 16
     assert runner.kv_cache_bytes < 0.2 * total

@@ -17,6 +17,7 @@ import torch
 from transformers import AutoModelForCausalLM
 
 from folovllm.config import EngineArgs, ModelConfig
+from folovllm.core.kv_cache_manager import KVCacheManager
 from folovllm.core.scheduler import ScheduledSeq, SchedulerOutput
 from folovllm.model_executor.layers.layernorm import RMSNorm
 from folovllm.model_executor.layers.rotary_embedding import RotaryEmbedding, rope_parameters
@@ -34,16 +35,22 @@ def _runner(model_dir: Path, **kw) -> ModelRunner:
     return ModelRunner(cfg)
 
 
-def _step(runner: ModelRunner, seqs: list[Sequence], prefill: bool) -> torch.Tensor:
-    sched = [ScheduledSeq(None, s, i) for i, s in enumerate(seqs)]
+def run_step(runner: ModelRunner, kv: KVCacheManager, seqs: list[Sequence],
+             prefill: bool) -> torch.Tensor:
+    """One runner step without the scheduler: blocks for the new tokens, then execute."""
+    for s in seqs:
+        s.data.num_computed_tokens = 0 if prefill else s.data.get_len() - 1
+        assert kv.allocate_slots(s, s.data.get_len() - s.data.num_computed_tokens)
+    sched = [ScheduledSeq(None, s) for s in seqs]
     return runner.execute_model(SchedulerOutput(sched, prefill, 0))
 
 
 def _check_logits(model_dir: Path, atol: float, **kw) -> None:
     runner = _runner(model_dir, **kw)
+    kv = KVCacheManager(runner.num_blocks, runner.block_size)
     hf = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
     seqs = [Sequence(i, SequenceData(tuple(p))) for i, p in enumerate(PROMPTS)]
-    logits = _step(runner, seqs, prefill=True)
+    logits = run_step(runner, kv, seqs, prefill=True)
     for step in range(4):  # the prefill, then three decode steps, each against a full HF forward
         with torch.no_grad():
             ref = torch.stack([hf(torch.tensor([s.data.get_token_ids()])).logits[0, -1]
@@ -53,7 +60,7 @@ def _check_logits(model_dir: Path, atol: float, **kw) -> None:
             break
         for s, row in zip(seqs, logits):
             s.data.append_token_id(int(row.argmax()), 0.0)
-        logits = _step(runner, seqs, prefill=False)
+        logits = run_step(runner, kv, seqs, prefill=False)
 
 
 def test_tiny_model_logits_match_transformers(tiny_model_dir: Path) -> None:
@@ -176,3 +183,14 @@ def test_sliding_window_is_refused(tiny_model_dirs, tmp_path: Path) -> None:
     (d / "config.json").write_text(json.dumps(raw))
     with pytest.raises(ValueError, match="use_sliding_window=True is not supported"):
         load_model(ModelConfig(model=str(d), device="cpu"))
+
+
+def test_head_dim_defaults_to_hidden_over_heads() -> None:
+    from folovllm.model_executor.models.llama import head_dim_of
+
+    class Cfg:
+        hidden_size, num_attention_heads = 64, 4
+
+    assert head_dim_of(Cfg()) == 16
+    Cfg.head_dim = 32
+    assert head_dim_of(Cfg()) == 32

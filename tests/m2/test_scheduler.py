@@ -1,4 +1,9 @@
-"""Scheduler units and hypothesis-driven random add/abort/step sequences."""
+"""Scheduler units and hypothesis-driven random add/abort/step sequences.
+
+Since M3 the scheduler's memory budget is KV blocks instead of M2's slots; these tests keep M2's
+rules (FCFS, budgets, reuse at once, abort, static batching) with blocks. Preemption is M3's and
+is tested in ``tests/m3``.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from hypothesis import strategies as st
 
 from folovllm import SamplingParams
 from folovllm.config import SchedulerConfig
+from folovllm.core.kv_cache_manager import KVCacheManager
 from folovllm.core.scheduler import Scheduler
 from folovllm.sequence import Request, SequenceStatus
 
@@ -21,8 +27,13 @@ def _req(prompt_len: int, best_of: int = 1) -> Request:
                           first_seq_id=next(_ids) * 100)
 
 
-def _sched(seqs=4, tokens=100, slots=4) -> Scheduler:
-    return Scheduler(SchedulerConfig(max_num_seqs=seqs, max_num_batched_tokens=tokens), slots)
+def _sched(seqs=4, tokens=100, blocks=64, block_size=16, static=False) -> Scheduler:
+    return Scheduler(SchedulerConfig(max_num_seqs=seqs, max_num_batched_tokens=tokens),
+                     KVCacheManager(blocks, block_size), static_batching=static)
+
+
+def _free(s: Scheduler) -> int:
+    return s.kv_cache_manager.num_free_blocks()
 
 
 def test_fcfs_prefill_under_token_budget() -> None:
@@ -39,29 +50,31 @@ def test_fcfs_prefill_under_token_budget() -> None:
     assert not out.is_prefill and len(out.scheduled) == 3 and out.num_batched_tokens == 3
 
 
-def test_max_num_seqs_and_slots_bound_admission() -> None:
-    s = _sched(seqs=2, slots=4)
+def test_max_num_seqs_and_blocks_bound_admission() -> None:
+    s = _sched(seqs=2)
     for _ in range(3):
         s.add_request(_req(5))
     assert len(s.schedule().scheduled) == 2
     assert not s.schedule().is_prefill  # the third waits for a sequence to finish
-    s2 = _sched(seqs=8, slots=1)
+    s2 = _sched(seqs=8, blocks=3, block_size=4)  # a 5-token prompt takes 2 blocks of 4
     s2.add_request(_req(5))
     s2.add_request(_req(5))
-    assert len(s2.schedule().scheduled) == 1
+    assert len(s2.schedule().scheduled) == 1 and _free(s2) == 1
 
 
-def test_finished_slot_is_reused_by_the_next_step() -> None:
-    s = _sched(seqs=4, slots=1)
+def test_finished_blocks_are_reused_by_the_next_step() -> None:
+    s = _sched(seqs=4, blocks=1)
     a, b = _req(5), _req(5)
     s.add_request(a)
     s.add_request(b)
-    first = s.schedule().scheduled[0]
-    assert s.schedule().scheduled[0].seq is a.seqs[0]  # b waits: no slot
+    s.schedule()
+    held = list(a.seqs[0].block_ids)
+    assert s.schedule().scheduled[0].seq is a.seqs[0]  # b waits: no free block
     a.seqs[0].status = SequenceStatus.FINISHED_STOPPED
     s.free_finished()
+    assert a.seqs[0].block_ids == [] and _free(s) == 1
     nxt = s.schedule()
-    assert nxt.is_prefill and nxt.scheduled[0].seq is b.seqs[0] and nxt.scheduled[0].slot == first.slot
+    assert nxt.is_prefill and nxt.scheduled[0].seq is b.seqs[0] and b.seqs[0].block_ids == held
 
 
 def test_abort_waiting_and_running() -> None:
@@ -73,12 +86,11 @@ def test_abort_waiting_and_running() -> None:
     touched = s.abort_request(a.request_id)
     assert len(touched) == 2 and all(x.status == SequenceStatus.FINISHED_ABORTED for x in a.seqs)
     assert s.abort_request(b.request_id)[0].status == SequenceStatus.FINISHED_ABORTED
-    assert not s.has_unfinished() and len(s.free_slots) == 4
+    assert not s.has_unfinished() and _free(s) == 64
 
 
 def test_static_batching_waits_for_the_batch_to_drain() -> None:
-    s = Scheduler(SchedulerConfig(max_num_seqs=4, max_num_batched_tokens=100), 4,
-                  static_batching=True)
+    s = _sched(static=True)
     a = _req(5)
     s.add_request(a)
     s.schedule()
@@ -97,10 +109,13 @@ ops = st.lists(st.one_of(
 
 
 @settings(max_examples=150, deadline=None)
-@given(ops=ops, max_seqs=st.integers(1, 6), slots=st.integers(1, 6), tokens=st.integers(60, 200))
-def test_random_operations_keep_the_invariants(ops, max_seqs, slots, tokens) -> None:
-    """Budgets never exceeded, no slot held twice or by a finished sequence, every request ends."""
-    s = _sched(seqs=max_seqs, tokens=tokens, slots=slots)
+@given(ops=ops, max_seqs=st.integers(1, 6), tokens=st.integers(60, 200))
+def test_random_operations_keep_the_invariants(ops, max_seqs, tokens) -> None:
+    """Budgets never exceeded, no block held twice or by a finished sequence, every request ends.
+
+    The cache is big enough that nothing is preempted (M3's random test covers preemption)."""
+    blocks = 6 * 4
+    s = _sched(seqs=max_seqs, tokens=tokens, blocks=blocks, block_size=16)
     reqs: list[Request] = []
     remaining: dict[int, int] = {}
 
@@ -111,15 +126,15 @@ def test_random_operations_keep_the_invariants(ops, max_seqs, slots, tokens) -> 
         assert len(s.running) <= max_seqs
         if out.is_prefill:
             assert out.num_batched_tokens <= tokens
-        slots_used = [x.slot for x in s.running]
-        assert len(set(slots_used)) == len(slots_used) and len(slots_used) <= slots
+        held = [b for x in s.running for b in x.seq.block_ids]
+        assert len(set(held)) == len(held) and not out.preempted
         assert all(not x.seq.is_finished() for x in out.scheduled)
         for x in out.scheduled:  # pretend each sequence generates a token
             remaining[x.seq.seq_id] = remaining.get(x.seq.seq_id, 1 + finish_every) - 1
             if remaining[x.seq.seq_id] <= 0:
                 x.seq.status = SequenceStatus.FINISHED_LENGTH_CAPPED
         s.free_finished()
-        assert len(s.free_slots) + len(s.running) == slots
+        assert _free(s) + sum(len(x.seq.block_ids) for x in s.running) == blocks
 
     for op, a, b in ops:
         if op == "add":
@@ -134,5 +149,5 @@ def test_random_operations_keep_the_invariants(ops, max_seqs, slots, tokens) -> 
         if not s.has_unfinished():
             break
         step(1)
-    assert not s.has_unfinished() and len(s.free_slots) == slots
+    assert not s.has_unfinished() and _free(s) == blocks
     assert all(r.is_finished() for r in reqs)

@@ -1,7 +1,9 @@
-"""The reference attention backend: plain PyTorch, runs on CPU and GPU.
+"""The reference attention backend over the paged KV cache: plain PyTorch, CPU and GPU.
 
-Correctness first: it is what every faster backend is tested against. The K/V cache of M2 is one
-contiguous region per sequence slot: ``[num_slots, max_model_len, num_kv_heads, head_dim]``.
+Correctness first: it is what the Triton kernels are tested against, and what runs on CPU. It
+*gathers* each sequence's blocks into a contiguous copy and calls SDPA; the Triton kernels read
+the blocks in place instead. The cache of a layer is ``[num_blocks, block_size, num_kv_heads,
+head_dim]``; see ``AttentionMetadata`` for how blocks and slots are addressed.
 """
 
 from __future__ import annotations
@@ -12,55 +14,65 @@ import torch.nn.functional as F
 from folovllm.attention.metadata import AttentionMetadata
 
 
+# --8<-- [start:write_kv]
 def write_kv(k_cache: torch.Tensor, v_cache: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
              md: AttentionMetadata) -> None:
-    """Store each new token's K/V ``[T, Hk, D]`` at (its slot, its position), in the cache's
-    dtype (``cache_dtype`` may be narrower than the model's)."""
-    k_cache[md.token_slot_ids, md.positions] = k.to(k_cache.dtype)
-    v_cache[md.token_slot_ids, md.positions] = v.to(v_cache.dtype)
+    """Store each new token's K/V ``[T, Hk, D]`` at its slot, in the cache's dtype
+    (``cache_dtype`` may be narrower than the model's). A slot indexes the cache viewed as
+    ``[num_blocks * block_size, Hk, D]``."""
+    k_cache.view(-1, *k_cache.shape[2:]).index_copy_(0, md.slot_mapping, k.to(k_cache.dtype))
+    v_cache.view(-1, *v_cache.shape[2:]).index_copy_(0, md.slot_mapping, v.to(v_cache.dtype))
+# --8<-- [end:write_kv]
 
 
-def prefill_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, md: AttentionMetadata,
-                      scale: float) -> torch.Tensor:
-    """Causal attention within each prompt: the prompts' tokens are the whole context.
+def gather_context(cache: torch.Tensor, block_table: torch.Tensor, length: int) -> torch.Tensor:
+    """The first ``length`` tokens of one sequence, copied out of its blocks: ``[length, Hk, D]``."""
+    blocks = block_table[: -(-length // cache.shape[1])]
+    return cache[blocks].flatten(0, 1)[:length]
 
-    One SDPA call per sequence over its slice of the flat batch; no padding is ever computed.
+
+# --8<-- [start:prefill]
+def prefill_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, k_cache: torch.Tensor,
+                      v_cache: torch.Tensor, md: AttentionMetadata, scale: float) -> torch.Tensor:
+    """Causal attention of each sequence's new tokens over its context; ``[T, H, D]``.
+
+    When the new tokens are the whole context (always, in M3) they are attended directly; when
+    a prefix is already cached (M4, M5) the context is gathered from the blocks and query ``i``
+    of ``q_len`` sees positions up to ``seq_len - q_len + i``. One SDPA call per sequence.
     """
     out = torch.empty_like(q)
-    starts = md.query_start_loc
-    for i in range(len(starts) - 1):
+    starts = md.query_start_loc_host
+    for i, seq_len in enumerate(md.seq_lens_host):
         s, e = starts[i], starts[i + 1]
+        if e - s == seq_len:
+            keys, values, mask, causal = k[s:e], v[s:e], None, True
+        else:
+            keys = gather_context(k_cache, md.block_tables[i], seq_len).to(q.dtype)
+            values = gather_context(v_cache, md.block_tables[i], seq_len).to(q.dtype)
+            mask = torch.ones(e - s, seq_len, dtype=torch.bool, device=q.device).tril(seq_len - (e - s))
+            causal = False
         out[s:e] = F.scaled_dot_product_attention(
-            q[s:e].transpose(0, 1), k[s:e].transpose(0, 1), v[s:e].transpose(0, 1),
-            is_causal=True, scale=scale, enable_gqa=True).transpose(0, 1)
+            q[s:e].transpose(0, 1), keys.transpose(0, 1), values.transpose(0, 1),
+            attn_mask=mask, is_causal=causal, scale=scale, enable_gqa=True).transpose(0, 1)
     return out
+# --8<-- [end:prefill]
 
 
+# --8<-- [start:decode]
 def decode_attention(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor,
                      md: AttentionMetadata, scale: float) -> torch.Tensor:
-    """One new query per sequence against its cached context (which includes the new token).
+    """One new query per sequence against its cached context (the new token included).
 
-    Reads ``max_seq_len`` positions of every sequence's slot and masks the ones past its length:
-    short sequences pay for the longest one, one of the costs paged attention (M3) removes.
-
-    When the scheduled slots lie in a narrow window (``md.slot_window``), attention runs over
-    that window of the cache in place (a view: nothing copied), with each query put at its slot's
-    row and the rows of unscheduled slots thrown away; otherwise the scheduled slots are copied
-    out first (``index_select``), ``S x max_seq_len`` positions per layer.
+    Gathers the blocks of the block tables (``[S, B * block_size, Hk, D]``, a copy) and masks
+    the positions past each sequence's length, so a short sequence pays for the longest one's
+    table width; the Triton decode kernel reads only each sequence's own blocks, in place.
     """
-    length = md.max_seq_len
-    if md.slot_window is not None:
-        lo, hi = md.slot_window
-        rows = md.slot_ids - lo
-        keys, values = k_cache[lo:hi + 1, :length], v_cache[lo:hi + 1, :length]
-        queries = q.new_zeros((hi - lo + 1, *q.shape[1:])).index_copy_(0, rows, q)
-        lens = md.seq_lens.new_ones(hi - lo + 1).index_copy_(0, rows, md.seq_lens)
-    else:
-        rows, queries, lens = None, q, md.seq_lens
-        keys = k_cache[:, :length].index_select(0, md.slot_ids)
-        values = v_cache[:, :length].index_select(0, md.slot_ids)
-    valid = torch.arange(length, device=q.device)[None, :] < lens[:, None]    # [rows, L]
+    tables = md.block_tables[:, : -(-md.max_seq_len // k_cache.shape[1])]
+    keys = k_cache[tables].flatten(1, 2)          # [S, L, Hk, D]
+    values = v_cache[tables].flatten(1, 2)
+    valid = torch.arange(keys.shape[1], device=q.device)[None, :] < md.seq_lens[:, None]
     out = F.scaled_dot_product_attention(
-        queries.unsqueeze(2), keys.transpose(1, 2).to(q.dtype), values.transpose(1, 2).to(q.dtype),
-        attn_mask=valid[:, None, None, :], scale=scale, enable_gqa=True).squeeze(2)
-    return out if rows is None else out.index_select(0, rows)
+        q.unsqueeze(2), keys.transpose(1, 2).to(q.dtype), values.transpose(1, 2).to(q.dtype),
+        attn_mask=valid[:, None, None, :], scale=scale, enable_gqa=True)
+    return out.squeeze(2)
+# --8<-- [end:decode]

@@ -1,10 +1,13 @@
 """The attention layer: store the new K/V in the cache, then attend.
 
 It owns no weights (the projections live in the model); it owns the link to its layer's slice of
-the KV cache, which the model runner binds after allocating the cache.
+the paged KV cache and to the attention backend (PyTorch reference or Triton), both of which the
+model runner binds after allocating the cache.
 """
 
 from __future__ import annotations
+
+from types import ModuleType
 
 import torch
 from torch import nn
@@ -20,15 +23,17 @@ class Attention(nn.Module):
         self.scale = head_dim ** -0.5
         self.k_cache: torch.Tensor | None = None
         self.v_cache: torch.Tensor | None = None
+        self.backend: ModuleType = torch_ref
 
     def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                 md: AttentionMetadata) -> torch.Tensor:
         """``q [T, H, D]``, ``k``/``v`` ``[T, Hk, D]`` -> ``[T, H * D]``."""
         if self.k_cache is None or self.v_cache is None:
             raise RuntimeError("attention layer has no KV cache bound; the model runner binds it")
-        torch_ref.write_kv(self.k_cache, self.v_cache, k, v, md)
+        self.backend.write_kv(self.k_cache, self.v_cache, k, v, md)
         if md.is_prefill:
-            out = torch_ref.prefill_attention(q, k, v, md, self.scale)
+            out = self.backend.prefill_attention(q, k, v, self.k_cache, self.v_cache, md,
+                                                 self.scale)
         else:
-            out = torch_ref.decode_attention(q, self.k_cache, self.v_cache, md, self.scale)
+            out = self.backend.decode_attention(q, self.k_cache, self.v_cache, md, self.scale)
         return out.reshape(out.shape[0], -1)

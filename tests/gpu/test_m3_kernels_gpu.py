@@ -1,0 +1,114 @@
+"""M3 on CUDA: the compiled Triton paged-attention kernels at Qwen3-0.6B's shapes.
+
+The same float64 reference as the interpreter tests (``tests/m3/test_triton_kernels.py``), at
+realistic sizes: 16 query heads, 8 KV heads, head_dim 128, bf16, block_size 16, 64 sequences with
+contexts up to 2048, and a few long sequences that make decode split its contexts.
+
+Tolerances: bf16 outputs are rounded to 8 mantissa bits (|out| <~ 1, so about 4e-3) after the
+probabilities were rounded to bf16 for ``P @ V``: ``2e-2``. fp32 queries use exact fp32 dots
+(``ieee``): ``1e-4``, ten times below what tf32 dots (10 mantissa bits) would miss by.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tests.m3.test_triton_kernels import (
+    PagedBatch,
+    make_batch,
+    max_err,
+    query_start_loc,
+    ref_decode,
+    ref_prefill,
+    spare_block,
+)
+
+pytestmark = pytest.mark.gpu
+triton = pytest.importorskip("triton")
+
+H, HK, D = 16, 8, 128
+SCALE = D ** -0.5
+BF16_TOL = 2e-2
+FP32_TOL = 1e-4
+
+
+@pytest.fixture(scope="module")
+def ta():
+    from folovllm.attention.backends import triton_attn
+
+    return triton_attn
+
+
+def _lens(n: int, longest: int, seed: int) -> list[int]:
+    """n context lengths in [1, longest], the extremes included."""
+    gen = torch.Generator().manual_seed(seed)
+    return [1, longest] + torch.randint(1, longest + 1, (n - 2,), generator=gen).tolist()
+
+
+def _decode(ta, batch: PagedBatch, q: torch.Tensor, **kwargs) -> torch.Tensor:
+    return ta.paged_decode(q, batch.k_cache, batch.v_cache, batch.block_tables,
+                           batch.seq_lens_tensor(), max(batch.seq_lens), SCALE, **kwargs)
+
+
+def test_store_rounds_to_nearest_and_skips_negative_slots(ta) -> None:
+    batch = make_batch([4096], 16, HK, D, dtype=torch.bfloat16, device="cuda")
+    k, v = torch.randn(2, 4096, HK, D, device="cuda").unbind(0)
+    slots = batch.slots(0, torch.randperm(4096, device="cuda"))
+    slots[::7] = -1
+    expect_k, expect_v = batch.k_cache.clone().flatten(0, 1), batch.v_cache.clone().flatten(0, 1)
+    keep = slots >= 0
+    expect_k[slots[keep]] = k[keep].bfloat16()
+    expect_v[slots[keep]] = v[keep].bfloat16()
+    ta.store_kvcache(batch.k_cache, batch.v_cache, k, v, slots)
+    assert torch.equal(batch.k_cache.flatten(0, 1), expect_k)
+    assert torch.equal(batch.v_cache.flatten(0, 1), expect_v)
+
+
+@pytest.mark.parametrize("block_size", [1, 16, 256])
+def test_decode_batch_64(ta, block_size: int) -> None:
+    batch = make_batch(_lens(64, 2048, seed=block_size), block_size, HK, D, torch.bfloat16, "cuda")
+    q = torch.randn(64, H, D, device="cuda", dtype=torch.bfloat16)
+    ref = ref_decode(batch, q, SCALE)
+    assert max_err(_decode(ta, batch, q), ref) < BF16_TOL
+    assert max_err(_decode(ta, batch, q, num_splits=5), ref) < BF16_TOL
+
+
+def test_decode_long_contexts_split(ta) -> None:
+    batch = make_batch([16384, 9000, 3], 16, HK, D, torch.bfloat16, "cuda")
+    sms = torch.cuda.get_device_properties(0).multi_processor_count
+    assert ta.choose_num_splits(3, HK, 16384, sms) > 1
+    q = torch.randn(3, H, D, device="cuda", dtype=torch.bfloat16)
+    ref = ref_decode(batch, q, SCALE)
+    assert max_err(_decode(ta, batch, q), ref) < BF16_TOL
+    assert max_err(_decode(ta, batch, q, num_splits=1), ref) < BF16_TOL
+
+
+def test_decode_fp32_queries_bf16_cache(ta) -> None:
+    batch = make_batch(_lens(16, 2048, seed=3), 16, HK, D, torch.bfloat16, "cuda")
+    q = torch.randn(16, H, D, device="cuda")
+    out = _decode(ta, batch, q)
+    assert out.dtype == torch.float32
+    assert max_err(out, ref_decode(batch, q, SCALE)) < FP32_TOL
+
+
+def test_decode_wrong_block_fails(ta) -> None:
+    batch = make_batch(_lens(8, 512, seed=4), 16, HK, D, torch.bfloat16, "cuda")
+    q = torch.randn(8, H, D, device="cuda", dtype=torch.bfloat16)
+    ref = ref_decode(batch, q, SCALE)
+    batch.block_tables[1, 3] = spare_block(batch)
+    assert max_err(_decode(ta, batch, q), ref) > 5 * BF16_TOL
+
+
+@pytest.mark.parametrize("dtype, tol", [(torch.bfloat16, BF16_TOL), (torch.float32, FP32_TOL)])
+def test_prefill_with_and_without_cached_prefix(ta, dtype: torch.dtype, tol: float) -> None:
+    """Eight whole prompts and eight whose first tokens were cached by an earlier step."""
+    seq_lens = _lens(16, 2048, seed=5)
+    q_lens = seq_lens[:8] + [max(1, n // 3) for n in seq_lens[8:]]
+    batch = make_batch(seq_lens, 16, HK, D, torch.bfloat16, "cuda")
+    q = torch.randn(sum(q_lens), H, D, device="cuda", dtype=dtype)
+    out = ta.paged_prefill(q, batch.k_cache, batch.v_cache, batch.block_tables,
+                           batch.seq_lens_tensor(), query_start_loc(q_lens, "cuda"), max(q_lens),
+                           SCALE)
+    assert out.dtype == dtype
+    assert max_err(out, ref_prefill(batch, q, q_lens, SCALE)) < tol
