@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
 from folovllm.benchmarks.ladder import format_ladder, render_ladder_svg
+from folovllm.benchmarks.memory import compare, format_memory_table
 from folovllm.benchmarks.plot import render_svg
 from folovllm.benchmarks.throughput import format_table
 from tests.docs.docs_tools import DOCS, RESULT_TABLES, RESULTS
 
 _ALL = sorted(RESULTS.glob("*.json"))
-_JSON = [p for p in _ALL if "rungs" not in json.loads(p.read_text())]      # one bench run each
+_JSON = [p for p in _ALL if "results" in json.loads(p.read_text())]      # one bench run each
 _LADDERS = [p for p in _ALL if "rungs" in json.loads(p.read_text())]   # one rung per tag
+_MEMORY = [p for p in _ALL if json.loads(p.read_text()).get("benchmark") == "kv-concurrency"]
+_KERNELS = [p for p in _ALL if "decode_gbps" in json.loads(p.read_text())]
+
+
+def test_every_results_file_is_of_a_known_kind() -> None:
+    assert set(_ALL) == set(_JSON) | set(_LADDERS) | set(_MEMORY) | set(_KERNELS)
 
 
 def test_there_are_results() -> None:
@@ -71,6 +79,18 @@ def test_ladder_table_and_chart_are_drawn_from_its_json(path: Path) -> None:
         assert len(rung["commit"]) == 40
 
 
+@pytest.mark.parametrize("path", _MEMORY, ids=lambda p: p.name)
+def test_memory_results_are_what_the_simulation_gives(path: Path) -> None:
+    """The scheduler simulation is deterministic: re-running it reproduces the file exactly."""
+    result = json.loads(path.read_text())
+    assert (RESULT_TABLES / f"{path.stem}.md").read_text() == format_memory_table(result)
+    assert result["command"].startswith("python -m folovllm.benchmarks.memory")
+    for case in result["cases"]:
+        rows = compare(result["kv_cache_bytes"], case["max_model_len"],
+                       num_prompts=result["num_prompts"])
+        assert [asdict(r) for r in rows] == case["rows"]
+
+
 def _measured_strings() -> set[str]:
     """Every way a results number may appear on a page (as the tables format them)."""
     out: set[str] = set()
@@ -84,6 +104,10 @@ def _measured_strings() -> set[str]:
             for key in ("ttft_p50", "tpot_p50", "ttft_p99", "tpot_p99"):
                 if r.get(key) is not None:
                     out.add(f"{r[key] * 1000:.1f}")
+    for path in _MEMORY:
+        for case in json.loads(path.read_text())["cases"]:
+            m2, m3 = case["rows"]
+            out.add(f"{m3['busy_running'] / m2['busy_running']:.2f}x")
     for path in _LADDERS:
         for r in json.loads(path.read_text())["rungs"]:
             if not r["skipped"]:
