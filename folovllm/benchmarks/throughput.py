@@ -21,8 +21,10 @@ import datetime
 import gc
 import random
 import statistics
+import subprocess
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -202,6 +204,7 @@ class BenchResult:
     command: str = ""
     torch_version: str = torch.__version__
     date: str = field(default_factory=lambda: datetime.date.today().isoformat())
+    commit: str | None = field(default_factory=lambda: git_commit())
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -245,6 +248,22 @@ def run_throughput(model_kwargs: dict[str, Any], workload: Workload,
             torch.cuda.empty_cache()
     return BenchResult(workload, results, str(model), device, command=command)
 # --8<-- [end:run_throughput]
+
+
+def git_commit() -> str | None:
+    """The commit the engine's code comes from (``+dirty`` with uncommitted changes); None
+    outside a git checkout, e.g. an installed package."""
+    here = Path(__file__).resolve().parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
+                              text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=here, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if head.returncode != 0:
+        return None
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
 def _vocab_size(engine: _OurEngine | _HFEngine) -> int:

@@ -52,6 +52,11 @@ def test_bench_writes_results(tiny_model_dirs, tmp_path: Path, capsys) -> None:
     assert all(r["output_tokens"] == 8 for r in result["results"])
     assert result["results"][2]["vs_transformers"] == 1.0
     assert format_table(result) in capsys.readouterr().out
+    # the code's commit (this test runs in a git checkout) and M3's memory counters
+    assert len(result["commit"].removesuffix("+dirty")) == 40
+    ours = result["results"][0]
+    assert ours["max_concurrent_seqs"] == 2 and 0 < ours["kv_blocks_peak"] <= ours["kv_blocks"]
+    assert ours["num_preemptions"] == 0
 
 
 @pytest.mark.parametrize("argv", [["generate"], ["bench", "--num-prompts", "x"]])
