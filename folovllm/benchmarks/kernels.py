@@ -95,10 +95,11 @@ def sweep(inputs: dict) -> list[dict]:
     rows = []
     for block_n, warps, stages in itertools.product((32, 64, 128), (2, 4, 8), (1, 2, 3, 4)):
         config = KernelConfig(block_n=block_n, num_warps=warps, num_stages=stages)
+        row = {"block_n": block_n, "num_warps": warps, "num_stages": stages}
         try:
-            rows.append({**asdict(config), "decode_us": time_decode(inputs, config, iters=30)})
+            rows.append({**row, "decode_us": round(time_decode(inputs, config, iters=30), 2)})
         except Exception as exc:  # e.g. out of shared memory or registers: not a candidate
-            rows.append({**asdict(config), "error": type(exc).__name__})
+            rows.append({**row, "error": type(exc).__name__})
     return sorted(rows, key=lambda r: r.get("decode_us", float("inf")))
 
 
@@ -122,7 +123,7 @@ def run(batch: int, context: int, block_size: int, do_sweep: bool, command: str)
         "shapes": {"batch": batch, "context": context, "block_size": block_size,
                    "num_heads": NUM_HEADS, "num_kv_heads": NUM_KV_HEADS, "head_dim": HEAD_DIM,
                    "dtype": "bfloat16"},
-        "config": asdict(triton_attn.DECODE_CONFIG),
+        "config": {k: v for k, v in asdict(triton_attn.DECODE_CONFIG).items() if k != "block_m"},
         "num_splits": triton_attn.choose_num_splits(batch, NUM_KV_HEADS, context, num_sms),
         "decode_bytes": nbytes,
         "copy_gbps": round(copy, 1),

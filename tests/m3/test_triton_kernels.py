@@ -360,7 +360,9 @@ def test_backend_prefill_then_decode(ta) -> None:
 
 def test_num_splits_fill_the_gpu_only_when_needed(ta) -> None:
     assert ta.choose_num_splits(256, 8, 1024, num_sms=132) == 1     # big batch: already full
-    assert ta.choose_num_splits(2, 8, 32768, num_sms=132) == 17     # few long sequences
+    assert ta.choose_num_splits(64, 8, 2048, num_sms=132) == 1      # 512 programs: full
+    assert ta.choose_num_splits(32, 8, 2048, num_sms=132) == 2      # 256: at most 4 per SM
+    assert ta.choose_num_splits(2, 8, 32768, num_sms=132) == 33     # few long sequences
     assert ta.choose_num_splits(2, 8, 300, num_sms=132) == 2        # no split under 256 tokens
     assert ta.choose_num_splits(1, 8, 1, num_sms=132) == 1
 
