@@ -249,7 +249,7 @@ class LLMEngine:
     def _sampling_metadata(self, rows: list[tuple[Request, Sequence]]) -> SamplingMetadata:
         return SamplingMetadata.build(
             params=[r.sampling_params for r, _ in rows],
-            prompt_ids=[list(s.data.prompt_token_ids) for _, s in rows],
+            prompt_ids=[s.data.prompt_token_ids for _, s in rows],  # read only for penalties
             output_ids=[s.data.output_token_ids for _, s in rows],
             generators=[self._generators.get(s.seq_id) for _, s in rows],
             vocab_size=self.config.model_config.vocab_size,

@@ -177,7 +177,10 @@ class ModelRunner:
         query_start_loc = [0]
         for n in q_lens:
             query_start_loc.append(query_start_loc[-1] + n)
-        ids = [t for s, c in zip(seqs, starts) for t in s.data.get_token_ids()[c:]]
+        if is_prefill:
+            ids = [t for s, c in zip(seqs, starts) for t in s.data.get_token_ids()[c:]]
+        else:  # one token each: no copy of every sequence's whole history
+            ids = [s.data.get_last_token_id() for s in seqs]
         width = cdiv(max(seq_lens), bs)
         tables = torch.tensor([s.block_ids + [0] * (width - len(s.block_ids)) for s in seqs],
                               dtype=torch.int32)

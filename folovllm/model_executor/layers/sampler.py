@@ -17,6 +17,7 @@ generators):
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -67,17 +68,18 @@ class SamplingMetadata:
     def build(
         cls,
         params: list[SamplingParams],
-        prompt_ids: list[list[int]],
-        output_ids: list[list[int]],
+        prompt_ids: Sequence[Sequence[int]],
+        output_ids: Sequence[Sequence[int]],
         generators: list[torch.Generator | None],
         vocab_size: int,
         device: torch.device | str,
     ) -> SamplingMetadata:
-        """Gather the rows' parameters into tensors (one host-to-device copy per field)."""
+        """Gather the rows' parameters into tensors.
 
-        def col(values: list, dtype: torch.dtype) -> torch.Tensor:
-            return torch.tensor(values, dtype=dtype, device=device)
-
+        The per-row numbers are packed on the host and cross to the device in one pinned,
+        non-blocking copy: a ``torch.tensor(list, device="cuda")`` per field would be a
+        synchronous copy each, stalling the host until the GPU has drained its queue.
+        """
         greedy = [p.sampling_type == SamplingType.GREEDY for p in params]
         need_penalties = any(
             p.repetition_penalty != 1.0 or p.frequency_penalty or p.presence_penalty for p in params
@@ -92,19 +94,22 @@ class SamplingMetadata:
                 stops = p.all_stop_token_ids
                 rows += [i] * len(stops)
                 cols += sorted(stops)
+        floats = _to_device(torch.tensor([
+            [0.0 if g else p.temperature for p, g in zip(params, greedy)],
+            [p.top_p for p in params], [p.min_p for p in params],
+            [p.repetition_penalty for p in params], [p.frequency_penalty for p in params],
+            [p.presence_penalty for p in params]], dtype=torch.float32), device)
+        top_k = [p.top_k or vocab_size for p in params]
+        longs = _to_device(torch.tensor(top_k + rows + cols, dtype=torch.long), device)
+        n, k = len(params), len(rows)
         return cls(
-            temperature=col([0.0 if g else p.temperature for p, g in zip(params, greedy)],
-                            torch.float32),
-            top_k=col([p.top_k or vocab_size for p in params], torch.long),
-            top_p=col([p.top_p for p in params], torch.float32),
-            min_p=col([p.min_p for p in params], torch.float32),
-            repetition_penalty=col([p.repetition_penalty for p in params], torch.float32),
-            frequency_penalty=col([p.frequency_penalty for p in params], torch.float32),
-            presence_penalty=col([p.presence_penalty for p in params], torch.float32),
+            temperature=floats[0], top_p=floats[1], min_p=floats[2],
+            repetition_penalty=floats[3], frequency_penalty=floats[4], presence_penalty=floats[5],
+            top_k=longs[:n],
             prompt_mask=prompt_mask,
             output_counts=output_counts,
-            suppress_rows=col(rows, torch.long) if rows else None,
-            suppress_cols=col(cols, torch.long) if rows else None,
+            suppress_rows=longs[n:n + k] if rows else None,
+            suppress_cols=longs[n + k:] if rows else None,
             generators=generators,
             all_greedy=all(greedy),
             all_random=not any(greedy),
@@ -114,13 +119,21 @@ class SamplingMetadata:
         )
 
 
-def _token_counts(seqs: list[list[int]], vocab_size: int, device: torch.device | str) -> torch.Tensor:
+def _to_device(t: torch.Tensor, device: torch.device | str) -> torch.Tensor:
+    """Host tensor to ``device``; pinned and non-blocking on CUDA, so the host does not wait."""
+    if torch.device(device).type == "cuda":
+        return t.pin_memory().to(device, non_blocking=True)
+    return t.to(device)
+
+def _token_counts(seqs: Sequence[Sequence[int]], vocab_size: int,
+                  device: torch.device | str) -> torch.Tensor:
     """[B, V] counts of each token id per row, built with one scatter_add."""
     width = max((len(s) for s in seqs), default=0)
     counts = torch.zeros(len(seqs), vocab_size + 1, dtype=torch.long, device=device)
     if width:
         # pad with an extra "vocab_size" bucket that is dropped afterwards
-        padded = torch.tensor([s + [vocab_size] * (width - len(s)) for s in seqs], device=device)
+        padded = torch.tensor([[*s, *[vocab_size] * (width - len(s))] for s in seqs],
+                              device=device)
         counts.scatter_add_(1, padded, torch.ones_like(padded))
     return counts[:, :vocab_size]
 
