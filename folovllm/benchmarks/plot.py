@@ -50,7 +50,8 @@ def render_svg(result: dict, title: str) -> str:
 
 
 def draw_all(results_dir: Path = RESULTS, plots_dir: Path = PLOTS) -> list[Path]:
-    """Draw ``plots_dir/<name>.svg`` for every ``results_dir/<name>.json``."""
+    """Draw ``plots_dir/<name>.svg`` for every throughput or ladder results file (kernel and
+    memory results are tables only)."""
     plots_dir.mkdir(parents=True, exist_ok=True)
     written = []
     from folovllm.benchmarks.ladder import render_ladder_svg
@@ -58,6 +59,8 @@ def draw_all(results_dir: Path = RESULTS, plots_dir: Path = PLOTS) -> list[Path]
     for path in sorted(results_dir.glob("*.json")):
         out = plots_dir / f"{path.stem}.svg"
         data = json.loads(path.read_text())
+        if "rungs" not in data and "results" not in data:
+            continue
         draw = render_ladder_svg if "rungs" in data else render_svg
         out.write_text(draw(data, path.stem))
         written.append(out)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from folovllm.benchmarks.kernels import decode_bytes
+from folovllm.benchmarks.kernels import format_table as format_kernel_table
 from folovllm.benchmarks.ladder import format_ladder, render_ladder_svg
 from folovllm.benchmarks.memory import compare, format_memory_table
 from folovllm.benchmarks.plot import render_svg
@@ -91,6 +93,20 @@ def test_memory_results_are_what_the_simulation_gives(path: Path) -> None:
         assert [asdict(r) for r in rows] == case["rows"]
 
 
+@pytest.mark.parametrize("path", _KERNELS, ids=lambda p: p.name)
+def test_kernel_results_are_consistent_and_rendered(path: Path) -> None:
+    result = json.loads(path.read_text())
+    assert (RESULT_TABLES / f"{path.stem}.md").read_text() == format_kernel_table(result)
+    shapes = result["shapes"]
+    assert result["decode_bytes"] == decode_bytes(
+        shapes["batch"], shapes["context"], shapes["num_heads"], shapes["num_kv_heads"],
+        shapes["head_dim"], shapes["block_size"], 2)
+    assert result["decode_gbps"] == pytest.approx(result["decode_bytes"] / result["decode_us"] / 1e3,
+                                                  rel=1e-3)
+    assert result["fraction"] == pytest.approx(result["decode_gbps"] / result["copy_gbps"], abs=1e-3)
+    assert result["command"].startswith("python -m folovllm.benchmarks.kernels")
+
+
 def _measured_strings() -> set[str]:
     """Every way a results number may appear on a page (as the tables format them)."""
     out: set[str] = set()
@@ -104,6 +120,9 @@ def _measured_strings() -> set[str]:
             for key in ("ttft_p50", "tpot_p50", "ttft_p99", "tpot_p99"):
                 if r.get(key) is not None:
                     out.add(f"{r[key] * 1000:.1f}")
+    for path in _KERNELS:
+        r = json.loads(path.read_text())
+        out |= {f"{r['copy_gbps']:.0f}", f"{r['decode_us']:.1f}", f"{r['decode_gbps']:.0f}"}
     for path in _MEMORY:
         for case in json.loads(path.read_text())["cases"]:
             m2, m3 = case["rows"]

@@ -35,7 +35,7 @@ FP32_TOL = 1e-4
 
 @pytest.fixture(scope="module")
 def ta():
-    from folovllm.attention.backends import triton_attn
+    import folovllm.attention.backends.triton_attn as triton_attn
 
     return triton_attn
 

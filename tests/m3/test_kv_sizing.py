@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+import torch
 
 from folovllm.config import EngineArgs
 from folovllm.worker.model_runner import DEFAULT_CPU_KV_BYTES, ModelRunner
@@ -55,3 +56,11 @@ def test_triton_on_cpu_without_the_interpreter_is_a_clear_error(tiny_model_dirs,
     with pytest.raises(ValueError, match="attention_backend="):
         EngineArgs.from_kwargs(model=str(tiny_model_dirs["llama"]), attention_backend="flash"
                                ).create_engine_config()
+
+
+def test_auto_backend_is_triton_on_cuda_and_torch_elsewhere() -> None:
+    from folovllm.attention.selector import resolve_attn_backend
+
+    assert resolve_attn_backend("auto", torch.device("cpu")) == "torch"
+    assert resolve_attn_backend("auto", torch.device("cuda")) == "triton"  # triton is installed
+    assert resolve_attn_backend("torch", torch.device("cuda")) == "torch"

@@ -65,7 +65,7 @@ def ta() -> ModuleType:
     if not INTERPRETED:
         pytest.skip("runs in the interpreter's own process: test_kernels_under_the_interpreter")
     pytest.importorskip("triton")
-    from folovllm.attention.backends import triton_attn
+    import folovllm.attention.backends.triton_attn as triton_attn
 
     return triton_attn
 

@@ -2,8 +2,12 @@
 
 A tiny random-weight Qwen3 (2 layers, 4 query heads over 2 KV heads of dimension 32) is written
 to a temporary directory, loaded by our `ModelRunner`, and driven by hand: the metadata comes from
-the runner's own `_prefill_metadata` / `_decode_metadata`, the step from its `execute_model`, and
-the logits are compared with `transformers` running each sequence alone.
+the runner's own `prepare_inputs`, the step from its `execute_model`, and the logits are compared
+with `transformers` running each sequence alone.
+
+Since M3 the cache is made of blocks. With `block_size=max_model_len` every sequence holds exactly
+one block, which is M2's slot: block `b` is slot `b`, and a token's `slot_mapping` entry is
+`slot * max_model_len + position`, M2's (slot, position) pair as one flat index.
 """
 
 import tempfile
@@ -20,16 +24,17 @@ from tests.tiny_models import build_tiny_model
 
 PROMPTS = {"A": [11, 12, 13, 14], "B": [21, 22], "C": [31, 32, 33]}
 SLOTS = [2, 0, 1]  # the scheduler hands out whichever slots are free; here A got slot 2
+MAX_LEN = 16
 
 
 def show(title: str, md, input_ids: list[int]) -> None:
     print(title)
     print(f"  input_ids       {input_ids}")
     print(f"  positions       {md.positions.tolist()}")
-    print(f"  token_slot_ids  {md.token_slot_ids.tolist()}")
-    print(f"  query_start_loc {md.query_start_loc}")
+    print(f"  slot_mapping    {md.slot_mapping.tolist()}")
+    print(f"  query_start_loc {md.query_start_loc_host}")
     print(f"  seq_lens        {md.seq_lens.tolist()}")
-    print(f"  slot_ids        {md.slot_ids.tolist()}")
+    print(f"  block_tables    {md.block_tables.tolist()}")
     print(f"  max_seq_len     {md.max_seq_len}")
 
 
@@ -41,34 +46,37 @@ def reference_logits(hf, seqs: list[Sequence]) -> torch.Tensor:
 
 with tempfile.TemporaryDirectory() as tmp:
     model_dir = build_tiny_model("qwen3", Path(tmp) / "qwen3")
-    # max_model_len=16 and room for 4 slots: 2 (K, V) x 2 layers x 2 KV heads x 32 x 4 bytes
-    # = 1,024 bytes per token in float32, 16 tokens per slot.
-    config = EngineArgs.from_kwargs(model=str(model_dir), device="cpu", max_model_len=16,
-                                    max_num_seqs=4, kv_cache_memory_bytes=4 * 16 * 1024
-                                    ).create_engine_config()
+    # max_model_len=16, one block of 16 tokens per slot, and room for 4 slots: 2 (K, V) x 2 layers
+    # x 2 KV heads x 32 x 4 bytes = 1,024 bytes per token in float32, 16 tokens per slot.
+    config = EngineArgs.from_kwargs(model=str(model_dir), device="cpu", max_model_len=MAX_LEN,
+                                    block_size=MAX_LEN, max_num_seqs=4,
+                                    kv_cache_memory_bytes=4 * 16 * 1024).create_engine_config()
     runner = ModelRunner(config)
     hf = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
 
-assert runner.bytes_per_slot == 16 * 1024 and runner.num_slots == 4
+assert runner.bytes_per_block == 16 * 1024 and runner.num_blocks == 4
 k_cache = runner.model.model.layers[0].self_attn.attn.k_cache
 assert tuple(k_cache.shape) == (4, 16, 2, 32)  # [slots, max_model_len, KV heads, head dim]
 
 seqs = [Sequence(i, SequenceData(tuple(p))) for i, p in enumerate(PROMPTS.values())]
-step = SchedulerOutput([ScheduledSeq(None, s, slot) for s, slot in zip(seqs, SLOTS)],
-                       is_prefill=True, num_batched_tokens=9)
+for s, slot in zip(seqs, SLOTS):
+    s.block_ids = [slot]  # what the scheduler's KVCacheManager records at admission
+step = SchedulerOutput([ScheduledSeq(None, s) for s in seqs], is_prefill=True, num_batched_tokens=9)
 
 # --- prefill: every prompt token of the three sequences, back to back, no padding -------------
 lengths = [s.data.get_len() for s in seqs]
-md = runner._prefill_metadata(lengths, SLOTS)
-flat_ids = [t for s in seqs for t in s.data.get_token_ids()]  # what execute_model feeds
-show("prefill step (9 tokens)", md, flat_ids)
-assert flat_ids == [11, 12, 13, 14, 21, 22, 31, 32, 33]
+ids, md = runner.prepare_inputs(seqs, is_prefill=True)  # what execute_model feeds the model
+show("prefill step (9 tokens)", md, ids.tolist())
+assert ids.tolist() == [11, 12, 13, 14, 21, 22, 31, 32, 33]
 assert md.positions.tolist() == [0, 1, 2, 3, 0, 1, 0, 1, 2]
-assert md.token_slot_ids.tolist() == [2, 2, 2, 2, 0, 0, 1, 1, 1]
-assert md.query_start_loc == [0, 4, 6, 9]
-assert md.seq_lens.tolist() == [4, 2, 3] and md.slot_ids.tolist() == [2, 0, 1]
+token_slots = [2, 2, 2, 2, 0, 0, 1, 1, 1]  # the slot of every token
+assert md.slot_mapping.tolist() == [slot * MAX_LEN + pos
+                                    for slot, pos in zip(token_slots, md.positions.tolist())]
+assert md.slot_mapping.tolist() == [32, 33, 34, 35, 0, 1, 16, 17, 18]
+assert md.query_start_loc_host == [0, 4, 6, 9]
+assert md.seq_lens.tolist() == [4, 2, 3] and md.block_tables.tolist() == [[2], [0], [1]]
 assert md.max_seq_len == 4
-last_rows = [end - 1 for end in md.query_start_loc[1:]]
+last_rows = [end - 1 for end in md.query_start_loc_host[1:]]
 assert last_rows == [3, 5, 8]  # the only hidden states that reach the LM head
 print(f"  logits taken at rows {last_rows} of the 9")
 
@@ -85,12 +93,14 @@ assert all(written[slot, :n].all() for slot, n in zip(SLOTS, lengths))
 # --- decode: one token per sequence; say the sampler picked 15, 23 and 34 ---------------------
 for s, token in zip(seqs, [15, 23, 34]):
     s.data.append_token_id(token, 0.0)
+    s.data.num_computed_tokens = s.data.get_len() - 1  # what the engine records after sampling
 lengths = [s.data.get_len() for s in seqs]
-md = runner._decode_metadata(lengths, SLOTS)
-show("decode step (3 tokens)", md, [s.data.get_last_token_id() for s in seqs])
+ids, md = runner.prepare_inputs(seqs, is_prefill=False)
+show("decode step (3 tokens)", md, ids.tolist())
+assert ids.tolist() == [15, 23, 34]
 assert md.positions.tolist() == [4, 2, 3]  # each new token sits right after its sequence
-assert md.token_slot_ids.tolist() == md.slot_ids.tolist() == [2, 0, 1]
-assert md.query_start_loc == [0, 1, 2, 3]
+assert md.slot_mapping.tolist() == [2 * MAX_LEN + 4, 0 * MAX_LEN + 2, 1 * MAX_LEN + 3]
+assert md.query_start_loc_host == [0, 1, 2, 3]
 assert md.seq_lens.tolist() == [5, 3, 4] and md.max_seq_len == 5
 
 step.is_prefill = False

@@ -61,8 +61,10 @@ assert finish_order(ours) == ["short", "long"]   # joins at the next step, leave
 assert finish_order(m1) == ["long", "short"]     # waits for the whole static batch to drain
 # --8<-- [end:model_impl]
 
-llm = LLM(device="cpu", max_model_len=256, kv_cache_memory_bytes=64 * 2**20)
+# block_size=max_model_len: one block per sequence, i.e. M2's slots (since M3 the cache is paged)
+llm = LLM(device="cpu", max_model_len=256, block_size=256, kv_cache_memory_bytes=64 * 2**20)
 engine, tok = llm.llm_engine, llm.get_tokenizer()
+kv = engine.kv_cache_manager
 
 # --8<-- [start:invariance]
 prompts = ["The capital of France is", "def fibonacci(n):", "Once upon a time",
@@ -83,14 +85,18 @@ done = {}
 while engine.has_unfinished_requests():
     done.update({o.request_id: o for o in engine.step() if o.finished})
 assert done[late].outputs[0].token_ids == alone        # joined late, while others decode
-assert len(engine.scheduler.free_slots) == engine.scheduler.num_slots   # every slot returned
+assert kv.num_free_blocks() == kv.num_blocks           # every slot (block) returned
 # --8<-- [end:invariance]
 
 # --8<-- [start:hf_tolerance]
 ids = [tok(p).input_ids for p in prompts[:3]]
 seqs = [Sequence(i, SequenceData(tuple(p))) for i, p in enumerate(ids)]
-out = SchedulerOutput([ScheduledSeq(None, s, i) for i, s in enumerate(seqs)], True, 0)
+for s in seqs:                                        # a slot each, as the scheduler would
+    assert kv.allocate_slots(s, s.data.get_len())
+out = SchedulerOutput([ScheduledSeq(None, s) for s in seqs], True, 0)
 logits = engine.runner.execute_model(out)             # one prefill of the three prompts
+for s in seqs:                                        # and give them back
+    kv.free(s)
 hf = AutoModelForCausalLM.from_pretrained(engine.config.model_config.model,
                                           dtype=torch.float32).eval()
 with torch.no_grad():

@@ -151,12 +151,25 @@ assert k.numel() * 4 == k.repeat_interleave(group, dim=0).numel()
 
 
 # --8<-- [start:metadata]
+MAX_LEN = 8  # tokens per slot (max_model_len)
+
+
 def metadata(is_prefill, slot_ids, seq_lens, token_slot_ids, positions, starts):
-    """AttentionMetadata from lists (the model runner builds the same from the scheduler)."""
-    t = lambda xs: torch.tensor(xs, dtype=torch.long)  # noqa: E731
-    return AttentionMetadata(is_prefill, slot_ids=t(slot_ids), seq_lens=t(seq_lens),
-                             token_slot_ids=t(token_slot_ids), positions=t(positions),
-                             query_start_loc=starts, max_seq_len=max(seq_lens))
+    """AttentionMetadata from lists (the model runner builds the same from the scheduler).
+
+    Since M3 the cache is paged; an M2 slot is one block of ``MAX_LEN`` tokens, so a sequence's
+    block table is ``[its slot]`` and a token's K/V go to flat index ``slot * MAX_LEN + position``.
+    """
+    def t(xs, dtype=torch.int32):
+        return torch.tensor(xs, dtype=dtype)
+
+    return AttentionMetadata(
+        is_prefill, positions=t(positions, torch.long),
+        slot_mapping=t([s * MAX_LEN + p for s, p in zip(token_slot_ids, positions)], torch.long),
+        seq_lens=t(seq_lens), block_tables=t([[s] for s in slot_ids]), query_start_loc=t(starts),
+        query_start_loc_host=starts, seq_lens_host=seq_lens,
+        max_query_len=max(e - s for s, e in zip(starts, starts[1:])),
+        max_seq_len=max(seq_lens), block_size=MAX_LEN)
 
 
 # A prefill step of three prompts (3, 1 and 2 tokens) going to KV slots 2, 0 and 1.
@@ -164,28 +177,30 @@ md = metadata(True, slot_ids=[2, 0, 1], seq_lens=[3, 1, 2],
               token_slot_ids=[2, 2, 2, 0, 1, 1],      # the slot of every token
               positions=[0, 1, 2, 0, 0, 1],            # the position of every token
               starts=[0, 3, 4, 6])                     # query_start_loc: S + 1 offsets
+assert md.slot_mapping.tolist() == [16, 17, 18, 0, 8, 9]
 T, H, Hk, D = 6, 4, 2, 16
 q, k, v = torch.randn(T, H, D), torch.randn(T, Hk, D), torch.randn(T, Hk, D)
 
 # write_kv puts each token's K/V at (its slot, its position) of a [slots, max_len, Hk, D] cache.
-k_cache, v_cache = torch.zeros(3, 8, Hk, D), torch.zeros(3, 8, Hk, D)
+k_cache, v_cache = torch.zeros(3, MAX_LEN, Hk, D), torch.zeros(3, MAX_LEN, Hk, D)
 write_kv(k_cache, v_cache, k, v, md)
 assert torch.equal(k_cache[2, :3], k[0:3]) and torch.equal(k_cache[0, 0], k[3])
 assert torch.equal(k_cache[1, :2], k[4:6]) and k_cache[1, 2:].abs().sum() == 0
 
 # The reference backend attends within each slice [starts[i], starts[i+1]) of the flat batch.
-out = prefill_attention(q, k, v, md, scale=D ** -0.5)
+out = prefill_attention(q, k, v, k_cache, v_cache, md, scale=D ** -0.5)
 # Wrong metadata mixes sequences: treat the batch as one sequence, and every token after the
 # first prompt attends to tokens of other prompts.
 one_seq = metadata(True, [0], [6], [0] * 6, list(range(6)), [0, 6])
-mixed = prefill_attention(q, k, v, one_seq, scale=D ** -0.5)
+mixed = prefill_attention(q, k, v, k_cache, v_cache, one_seq, scale=D ** -0.5)
 torch.testing.assert_close(mixed[:3], out[:3])         # the first prompt sees only itself
 assert not torch.allclose(mixed[3:], out[3:])          # the others now see foreign tokens
 # --8<-- [end:metadata]
 
 # --8<-- [start:backend]
 # Prefill: one causal SDPA per sequence over the fresh Q/K/V; the cache is only written.
-for s, e in zip(md.query_start_loc[:-1], md.query_start_loc[1:]):
+starts = md.query_start_loc_host
+for s, e in zip(starts[:-1], starts[1:]):
     alone = F.scaled_dot_product_attention(q[s:e].transpose(0, 1), k[s:e].transpose(0, 1),
                                            v[s:e].transpose(0, 1), is_causal=True,
                                            enable_gqa=True).transpose(0, 1)

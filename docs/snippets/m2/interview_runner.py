@@ -2,6 +2,10 @@
 metadata, logits at the last position only, weight loading, Llama / Qwen2 / Qwen3, tied
 embeddings, the per-slot KV cache and its sizing, and agreement with transformers.
 
+Since M3 the KV cache is made of blocks. An M2 slot is exactly one block of ``max_model_len``
+tokens taken whole at admission, so ``runner_for`` sets ``block_size=max_model_len`` (one block per
+sequence) and ``step`` gives each sequence its slot as a one-entry block table.
+
 Builds the three tiny random-weight test models (2 layers, hidden 64) in a temporary directory
 and runs them on the CPU; the Qwen3-0.6B shape is built on the meta device (no memory, no
 weights) for its arithmetic. Takes a few seconds.
@@ -29,14 +33,19 @@ dirs = {name: build_tiny_model(name, Path(tmp.name) / name) for name in ("llama"
 
 def runner_for(name: str, **kwargs) -> ModelRunner:
     kwargs.setdefault("kv_cache_memory_bytes", 2**22)
+    kwargs.setdefault("block_size", kwargs.get("max_model_len", 256))  # a block is a slot
     cfg = EngineArgs.from_kwargs(model=str(dirs[name]), device="cpu", **kwargs)
     return ModelRunner(cfg.create_engine_config())
 
 
 def step(runner: ModelRunner, seqs: list[Sequence], prefill: bool, slots=None) -> torch.Tensor:
-    """What the engine does each step: a SchedulerOutput in, one row of logits per sequence out."""
+    """What the engine does each step: a SchedulerOutput in, one row of logits per sequence out.
+    Each sequence holds one block, its slot; a prefill computes all its tokens, a decode the last."""
     slots = range(len(seqs)) if slots is None else slots
-    scheduled = [ScheduledSeq(None, s, slot) for s, slot in zip(seqs, slots)]
+    for s, slot in zip(seqs, slots):
+        s.block_ids = [slot]
+        s.data.num_computed_tokens = 0 if prefill else s.data.get_len() - 1
+    scheduled = [ScheduledSeq(None, s) for s in seqs]
     return runner.execute_model(SchedulerOutput(scheduled, prefill, 0))
 
 
@@ -53,9 +62,11 @@ logits = step(runner, seqs, prefill=True)
 ids, positions, md = seen[-1]
 assert ids.shape == (16,)                       # 8 + 3 + 5 tokens: no padding, no batch dim
 assert 16 < len(PROMPTS) * max(map(len, PROMPTS)) == 24   # a padded [3, 8] batch: 24 tokens
-assert md.query_start_loc == [0, 8, 11, 16]     # where each sequence starts in the flat batch
+assert md.query_start_loc_host == [0, 8, 11, 16]   # where each sequence starts in the batch
 assert positions.tolist() == [*range(8), *range(3), *range(5)]   # restart at 0 per sequence
-assert md.token_slot_ids.tolist() == [0] * 8 + [1] * 3 + [2] * 5  # where each token's K/V go
+assert md.block_tables.tolist() == [[0], [1], [2]]                # each sequence's slot
+# Where each token's K/V go: slot x max_model_len + position, one flat index per token.
+assert md.slot_mapping.tolist() == [*range(0, 8), *range(256, 259), *range(512, 517)]
 assert md.seq_lens.tolist() == [8, 3, 5] and md.max_seq_len == 8
 
 # The next step decodes: one token per sequence, at the next position of each.
@@ -64,7 +75,7 @@ for s, row in zip(seqs, logits):
 step(runner, seqs, prefill=False)
 ids, positions, md = seen[-1]
 assert ids.shape == (3,) and positions.tolist() == [8, 3, 5]
-assert md.seq_lens.tolist() == [9, 4, 6] and md.query_start_loc == [0, 1, 2, 3]
+assert md.seq_lens.tolist() == [9, 4, 6] and md.query_start_loc_host == [0, 1, 2, 3]
 
 # Everything but attention works token by token: the MLP of a token does not depend on which
 # other tokens share the batch.
@@ -163,8 +174,9 @@ assert "lm_head.weight" not in load_file(dirs["qwen2"] / "model.safetensors")
 runner = runner_for("llama", kv_cache_memory_bytes=2**20, max_num_seqs=64)
 per_token = runner.config.model_config.kv_cache_bytes_per_token()  # 2 x 2 layers x 2 x 16 x 4 B
 assert per_token == 512 and runner.max_model_len == 256
-assert runner.bytes_per_slot == 256 * 512                 # every slot holds max_model_len tokens
-assert runner.num_slots == 2**20 // runner.bytes_per_slot == 8
+assert runner.block_size == 256                           # a block of max_model_len: a slot
+assert runner.bytes_per_block == 256 * 512                # every slot holds max_model_len tokens
+assert runner.num_blocks == 2**20 // runner.bytes_per_block == 8
 k_cache = runner.model.model.layers[0].self_attn.attn.k_cache
 assert k_cache.shape == (8, 256, 2, 16)                    # [slots, max_model_len, Hk, D]
 
@@ -172,8 +184,9 @@ assert k_cache.shape == (8, 256, 2, 16)                    # [slots, max_model_l
 assert round(20 / 256, 3) == 0.078
 # Paged (M3), 16-token blocks: the same 1 MiB holds 2048 tokens; a 20-token sequence takes two
 # blocks (32 rows), so 64 of them fit instead of 8.
-tokens = 2**20 // per_token
-assert tokens == 2048 and tokens // (2 * 16) == 64
+paged = runner_for("llama", kv_cache_memory_bytes=2**20, max_num_seqs=64, block_size=16)
+tokens = paged.num_blocks * paged.block_size
+assert tokens == 2**20 // per_token == 2048 and paged.num_blocks // 2 == 64
 
 # At Qwen3-0.6B's shape and full context, one slot is 4.375 GiB of bf16 K and V.
 slot_bytes = 40960 * qwen3_cfg.kv_cache_bytes_per_token()
@@ -181,19 +194,21 @@ assert slot_bytes == 4.375 * 2**30 and 64 * 2**30 // slot_bytes == 14   # 14 slo
 # --8<-- [end:slot_cache]
 
 # --8<-- [start:kv_budget]
-# The slot count is min(max_num_seqs, budget // bytes_per_slot).
-assert runner_for("llama", kv_cache_memory_bytes=2**20, max_num_seqs=3).num_slots == 3
+# The slot count is min(max_num_seqs, budget // bytes_per_slot). Main counts blocks,
+# min(budget // bytes_per_block, max_num_seqs * cdiv(max_model_len, block_size)): the same
+# number when a block is a slot.
+assert runner_for("llama", kv_cache_memory_bytes=2**20, max_num_seqs=3).num_blocks == 3
 # With no explicit budget on the CPU: 4 GiB (the default of vLLM's CPU backend as well).
 assert DEFAULT_CPU_KV_BYTES == 4 * 2**30
-assert runner_for("llama", kv_cache_memory_bytes=None, max_num_seqs=16).num_slots == 16
+assert runner_for("llama", kv_cache_memory_bytes=None, max_num_seqs=16).num_blocks == 16
 # A budget that cannot hold one max_model_len sequence is an error at start-up, not a hang.
 try:
     runner_for("llama", kv_cache_memory_bytes=100_000)
     raise AssertionError("expected a ValueError")
 except ValueError as e:
-    assert "cannot hold one sequence of max_model_len=256" in str(e)
+    assert "cannot hold one block of 256 tokens" in str(e)
 # Lowering max_model_len makes slots smaller, so more of them fit in the same budget.
-assert runner_for("llama", kv_cache_memory_bytes=2**20, max_model_len=64).num_slots == 32
+assert runner_for("llama", kv_cache_memory_bytes=2**20, max_model_len=64).num_blocks == 32
 # Why the GPU profile run also samples max_num_seqs rows: the sampler's [max_num_seqs, V]
 # float32 tensors are 148 MiB each for 256 sequences at Qwen3's 151,936-token vocabulary.
 assert 256 * 151936 * 4 // 2**20 == 148

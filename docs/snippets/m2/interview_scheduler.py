@@ -4,16 +4,22 @@ scheduling, the three admission budgets with FCFS, and the prefill-first policy.
 No model: the scheduler only moves ``Request`` objects, and a fake "model" below appends one
 token to every scheduled sequence per step. Runs in about a second.
 Run from the repository root: ``python docs/snippets/m2/interview_scheduler.py``.
+
+Since M3 the scheduler's memory budget is free KV blocks. An M2 slot is exactly a block of
+``max_model_len`` tokens taken whole at admission, so ``scheduler()`` below gives each sequence one
+block of ``MAX_MODEL_LEN`` tokens, and ``slots=`` counts them: M2's behaviour, on main's code.
 """
 
 import itertools
 
 from folovllm import SamplingParams
 from folovllm.config import SchedulerConfig
+from folovllm.core.kv_cache_manager import KVCacheManager
 from folovllm.core.scheduler import Scheduler
 from folovllm.sequence import Request, SequenceStatus
 
 _ids = itertools.count()
+MAX_MODEL_LEN = 128  # no sequence below grows past 100 tokens
 
 
 def request(prompt_len: int, max_tokens: int) -> Request:
@@ -27,16 +33,21 @@ def request(prompt_len: int, max_tokens: int) -> Request:
 
 def scheduler(max_num_seqs: int = 4, max_num_batched_tokens: int = 1000, slots: int = 4,
               static: bool = False) -> Scheduler:
+    """``slots`` KV slots: blocks of ``MAX_MODEL_LEN`` tokens, one per sequence, as in M2."""
     cfg = SchedulerConfig(max_num_seqs=max_num_seqs, max_num_batched_tokens=max_num_batched_tokens)
-    return Scheduler(cfg, num_slots=slots, static_batching=static)
+    return Scheduler(cfg, KVCacheManager(num_blocks=slots, block_size=MAX_MODEL_LEN),
+                     static_batching=static)
 
 
 def fake_step(sched: Scheduler):
     """One engine step without a model: schedule, give each scheduled sequence a token, finish
-    the ones that reached max_tokens, free their slots. Returns the SchedulerOutput."""
+    the ones that reached max_tokens, free their slots. Returns the SchedulerOutput, with the
+    blocks each scheduled sequence held in the step (a finished one gives them back at its end)."""
     out = sched.schedule()
+    out.block_ids = [list(s.seq.block_ids) for s in out.scheduled]
     for s in out.scheduled:
         s.seq.data.append_token_id(0, 0.0)
+        s.seq.data.num_computed_tokens = s.seq.data.get_len() - 1  # as the engine does
         if s.seq.data.get_output_len() >= s.request.sampling_params.max_tokens:
             s.seq.status = SequenceStatus.FINISHED_LENGTH_CAPPED
     sched.free_finished()
@@ -93,7 +104,7 @@ while not long_a.is_finished():
 assert steps == 9 and not long_b.is_finished()  # 1 token from its prefill + 9 decodes
 out = fake_step(sched)                          # the next step takes that slot at once
 assert out.is_prefill and [s.request for s in out.scheduled] == [short]
-assert out.scheduled[0].slot == 0               # long_a's slot, reused with no copying
+assert out.block_ids == [[0]]                   # long_a's slot (block 0), reused, no copying
 assert short.is_finished()                      # a 1-token answer is done in its prefill step
 out = fake_step(sched)                          # and its slot goes to the next in line
 assert out.is_prefill and [s.request for s in out.scheduled] == [late]
@@ -115,7 +126,7 @@ first = sched.schedule()
 assert [s.request for s in first.scheduled] == [a, b] and first.num_batched_tokens == 90
 assert [s.request for s in sched.schedule().scheduled] == [c]   # the next step, fresh budget
 
-# Budget 3: KV slots, i.e. memory. One slot: the second request waits for the first to finish.
+# Budget 3: KV slots (free blocks), i.e. memory. One slot: the second request waits for the first.
 sched = scheduler(max_num_seqs=8, slots=1)
 sched.add_request(request(5, 5))
 sched.add_request(request(5, 5))

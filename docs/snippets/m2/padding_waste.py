@@ -15,6 +15,7 @@ lengths here are exactly the benchmark's.
 from folovllm import SamplingParams
 from folovllm.benchmarks.throughput import Workload
 from folovllm.config import SchedulerConfig
+from folovllm.core.kv_cache_manager import KVCacheManager
 from folovllm.core.scheduler import Scheduler
 from folovllm.sequence import Request, SequenceStatus
 
@@ -92,10 +93,11 @@ def prefill_batches(prompts: list[list[int]], static: bool) -> list[int]:
     or of the successive static batches (static: each batch then decodes until it is drained).
 
     256 slots and max_num_seqs=256, as in the benchmark; the step budget is the engine's default
-    max_num_batched_tokens = max(max_model_len, 8192) = 8192 for max_model_len=2048.
+    max_num_batched_tokens = max(max_model_len, 8192) = 8192 for max_model_len=2048. A slot is a
+    KV block of max_model_len tokens, one per sequence (M2's slot on main's block-based scheduler).
     """
     sched = Scheduler(SchedulerConfig(max_num_seqs=256, max_num_batched_tokens=8192),
-                      num_slots=256, static_batching=static)
+                      KVCacheManager(num_blocks=256, block_size=2048), static_batching=static)
     for i, p in enumerate(prompts):
         sched.add_request(Request.create(str(i), None, p, SamplingParams(), i))
     sizes = []

@@ -53,6 +53,7 @@ PREFILL_CONFIG_FP32 = KernelConfig(block_n=32, num_warps=4, num_stages=2, block_
 # --------------------------------------------------------------------------- store
 
 
+# --8<-- [start:store]
 @triton.jit
 def _store_kvcache_kernel(
     k_ptr, v_ptr, k_cache_ptr, v_cache_ptr, slot_mapping_ptr,
@@ -94,11 +95,13 @@ def store_kvcache(k_cache: torch.Tensor, v_cache: torch.Tensor, k: torch.Tensor,
         BLOCK_SIZE=k_cache.shape[1], NUM_KV_HEADS=num_kv_heads, HEAD_DIM=head_dim,
         BLOCK_H=triton.next_power_of_2(num_kv_heads), BLOCK_D=triton.next_power_of_2(head_dim),
     )
+# --8<-- [end:store]
 
 
 # --------------------------------------------------------------------------- shared pieces
 
 
+# --8<-- [start:tiles]
 @triton.jit
 def _kv_tile_offsets(block_table_row, positions, valid, kv_head, dims,
                      stride_b, stride_o, stride_h, BLOCK_SIZE: tl.constexpr):
@@ -119,6 +122,7 @@ def _online_softmax_step(acc, m_i, l_i, scores, v, DOT_PRECISION: tl.constexpr):
     l_i = l_i * alpha + tl.sum(p, 1)
     acc = acc * alpha[:, None] + tl.dot(p.to(v.dtype), v, input_precision=DOT_PRECISION)
     return acc, m_new, l_i
+# --8<-- [end:tiles]
 
 
 def _check_cache(k_cache: torch.Tensor, v_cache: torch.Tensor) -> None:
@@ -140,6 +144,7 @@ def _block_d(head_dim: int) -> int:
 # --------------------------------------------------------------------------- decode
 
 
+# --8<-- [start:decode_kernel]
 @triton.jit
 def _paged_decode_kernel(
     q_ptr, k_cache_ptr, v_cache_ptr, block_tables_ptr, seq_lens_ptr, out_ptr, lse_ptr,
@@ -200,8 +205,10 @@ def _paged_decode_kernel(
     if NUM_SPLITS > 1:
         lse = tl.where(nonempty, m_i + tl.log2(l_safe), float("-inf"))
         tl.store(lse_ptr + seq * stride_ls + heads * stride_lh + split, lse, mask=row_mask)
+# --8<-- [end:decode_kernel]
 
 
+# --8<-- [start:merge]
 @triton.jit
 def _merge_splits_kernel(
     partial_ptr, lse_ptr, out_ptr,
@@ -225,8 +232,10 @@ def _merge_splits_kernel(
     out = tl.sum(weights[:, None] * partial, 0) / tl.sum(weights, 0)
     tl.store(out_ptr + seq * stride_os + head * stride_oh + dims, out.to(out_ptr.dtype.element_ty),
              mask=dims < HEAD_DIM)
+# --8<-- [end:merge]
 
 
+# --8<-- [start:num_splits]
 def choose_num_splits(num_seqs: int, num_kv_heads: int, max_seq_len: int, num_sms: int) -> int:
     """How many pieces to cut each context into so that the GPU has enough programs.
 
@@ -244,6 +253,7 @@ def choose_num_splits(num_seqs: int, num_kv_heads: int, max_seq_len: int, num_sm
     if programs >= 2 * num_sms:
         return 1
     return max(1, min(4 * num_sms // programs, triton.cdiv(max_seq_len, _MIN_SPLIT_TOKENS)))
+# --8<-- [end:num_splits]
 
 
 def _num_sms(device: torch.device) -> int:
@@ -306,6 +316,7 @@ def paged_decode(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor,
 # --------------------------------------------------------------------------- prefill
 
 
+# --8<-- [start:prefill_kernel]
 @triton.jit
 def _paged_prefill_kernel(
     q_ptr, k_cache_ptr, v_cache_ptr, block_tables_ptr, seq_lens_ptr, query_start_loc_ptr, out_ptr,
@@ -359,6 +370,7 @@ def _paged_prefill_kernel(
     out = acc / l_i[:, None]                          # every row saw key 0: l_i > 0
     tl.store(out_ptr + (q_start + rows)[:, None] * stride_ot + head * stride_oh + dims[None, :],
              out.to(out_ptr.dtype.element_ty), mask=io_mask)
+# --8<-- [end:prefill_kernel]
 
 
 def paged_prefill(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor,
