@@ -112,3 +112,33 @@ def test_prefill_with_and_without_cached_prefix(ta, dtype: torch.dtype, tol: flo
                            SCALE)
     assert out.dtype == dtype
     assert max_err(out, ref_prefill(batch, q, q_lens, SCALE)) < tol
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_fused_norm_and_rope_match_the_pytorch_layers(dtype) -> None:
+    """Compiled on the GPU, against the same layers' PyTorch arithmetic run on the CPU."""
+    from folovllm.model_executor.layers import triton_ops
+    from folovllm.model_executor.layers.layernorm import RMSNorm
+    from folovllm.model_executor.layers.rotary_embedding import RotaryEmbedding
+
+    gen = torch.Generator().manual_seed(0)
+    tol = dict(atol=2e-6, rtol=2e-6) if dtype == torch.float32 else {}
+    norm = RMSNorm(1024, 1e-6).to(dtype)
+    norm.weight.data = torch.randn(1024, generator=gen).to(dtype)
+    x, r = (torch.randn(300, 1024, generator=gen).to(dtype) for _ in range(2))
+    out, res = triton_ops.rms_norm(x.cuda(), norm.weight.cuda(), norm.eps, r.cuda())
+    ref, ref_res = norm(x, r)
+    assert torch.equal(res.cpu(), ref_res)
+    torch.testing.assert_close(out.cpu(), ref, **tol)
+    qkv = torch.randn(300, 16 * 128 + 2 * 8 * 128, generator=gen).to(dtype)
+    q, k = qkv[:, :2048].view(300, 16, 128), qkv[:, 2048:3072].view(300, 8, 128)
+    head_norm = RMSNorm(128, 1e-6).to(dtype)
+    torch.testing.assert_close(triton_ops.rms_norm(q.cuda(), head_norm.weight.cuda(), 1e-6).cpu(),
+                               head_norm(q), **tol)
+    rope = RotaryEmbedding(128, 4096, {"rope_type": "default", "rope_theta": 1e6})
+    pos = torch.randint(0, 4096, (300,), generator=gen)
+    ref_q, ref_k = rope(pos, q.clone(), k.clone())
+    gq, gk = qkv.cuda()[:, :2048].view(300, 16, 128), qkv.cuda()[:, 2048:3072].view(300, 8, 128)
+    out_q, out_k = triton_ops.rope(pos.cuda(), gq, gk, rope.cos.cuda(), rope.sin.cuda())
+    torch.testing.assert_close(out_q.cpu(), ref_q, **tol)
+    torch.testing.assert_close(out_k.cpu(), ref_k, **tol)

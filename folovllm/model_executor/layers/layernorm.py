@@ -5,13 +5,18 @@ residual into the norm lets one call do the add and the norm, and return the new
 read of ``x`` instead of two (a fused kernel on GPU does it in a single pass).
 
 The arithmetic follows ``transformers`` exactly (normalise in float32, cast back, then scale), so
-our logits match theirs bit for bit in float32.
+our logits match theirs bit for bit in float32. On CUDA the same arithmetic runs as one Triton
+kernel (``triton_ops.rms_norm``): the eight PyTorch ops would be eight kernel launches.
 """
 
 from __future__ import annotations
 
+import importlib.util
+
 import torch
 from torch import nn
+
+HAS_TRITON = importlib.util.find_spec("triton") is not None
 
 
 class RMSNorm(nn.Module):
@@ -29,6 +34,10 @@ class RMSNorm(nn.Module):
     def forward(self, x: torch.Tensor, residual: torch.Tensor | None = None
                 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """``norm(x)``, or with ``residual``: ``(norm(x + residual), x + residual)``."""
+        if x.is_cuda and HAS_TRITON and self.weight.dtype == x.dtype:
+            from folovllm.model_executor.layers import triton_ops
+
+            return triton_ops.rms_norm(x, self.weight, self.eps, residual)
         if residual is None:
             return self._norm(x)
         x = x + residual

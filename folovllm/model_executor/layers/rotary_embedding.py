@@ -16,6 +16,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from folovllm.model_executor.layers.layernorm import HAS_TRITON
+
 
 def default_inv_freq(head_dim: int, theta: float) -> torch.Tensor:
     return 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.int64).float() / head_dim))
@@ -69,7 +71,13 @@ class RotaryEmbedding(nn.Module):
 
     def forward(self, positions: torch.Tensor, q: torch.Tensor, k: torch.Tensor
                 ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Rotate ``q [T, Hq, D]`` and ``k [T, Hk, D]`` by their tokens' positions ``[T]``."""
+        """Rotate ``q [T, Hq, D]`` and ``k [T, Hk, D]`` by their tokens' positions ``[T]``.
+
+        On CUDA one Triton kernel rotates both in place, with the same roundings."""
+        if q.is_cuda and HAS_TRITON:
+            from folovllm.model_executor.layers import triton_ops
+
+            return triton_ops.rope(positions, q, k, self.cos, self.sin)
         cos = self.cos[positions].to(q.dtype).unsqueeze(1)
         sin = self.sin[positions].to(q.dtype).unsqueeze(1)
         return q * cos + _rotate_half(q) * sin, k * cos + _rotate_half(k) * sin
