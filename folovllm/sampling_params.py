@@ -34,6 +34,14 @@ class SamplingType(enum.IntEnum):
     RANDOM_SEED = 2  # draws from the request's own generator: reproducible in any batch
 
 
+class RequestOutputKind(enum.IntEnum):
+    """Which steps return an output for a request (vLLM's names and values)."""
+
+    CUMULATIVE = 0   # every step that advances it: all it has generated so far (streaming)
+    FINAL_ONLY = 2   # only the step that finishes it: what LLM.generate needs, with no
+                     # per-step copies of every request's tokens
+
+
 def _check_float(name: str, value: object, lo: float, hi: float, *, lo_open: bool = False) -> float:
     """Range check that also rejects NaN (every comparison with NaN is false) and infinities."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
@@ -92,10 +100,14 @@ class SamplingParams:
     prompt_logprobs: int | None = None
     skip_special_tokens: bool = True
     include_stop_str_in_output: bool = False
+    output_kind: RequestOutputKind = RequestOutputKind.CUMULATIVE
     # Filled by the engine: EOS and stop_token_ids together, for the stop checker.
     all_stop_token_ids: set[int] = field(default_factory=set, repr=False)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.output_kind, RequestOutputKind):
+            raise ValueError(f"output_kind={self.output_kind!r} is invalid: must be one of "
+                             f"{[k.name for k in RequestOutputKind]}")
         check_int("n", self.n, 1)
         if self.best_of is None:
             self.best_of = self.n

@@ -38,7 +38,7 @@ from folovllm.model_executor.layers.sampler import (
 )
 from folovllm.model_executor.loader import load_tokenizer
 from folovllm.outputs import CompletionOutput, RequestOutput
-from folovllm.sampling_params import SamplingParams
+from folovllm.sampling_params import RequestOutputKind, SamplingParams
 from folovllm.sequence import Logprob, Request, Sequence, SequenceStatus
 from folovllm.worker.hf_runner import HFModelRunner
 from folovllm.worker.model_runner import ModelRunner
@@ -293,6 +293,8 @@ class LLMEngine:
             if req.is_finished():
                 req.metrics.finished_time = now
                 self.requests.pop(req.request_id, None)
+            elif req.sampling_params.output_kind == RequestOutputKind.FINAL_ONLY:
+                continue
             outputs.append(self._make_output(req))
         return outputs
     # --8<-- [end:process_output]

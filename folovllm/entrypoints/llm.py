@@ -7,6 +7,7 @@ queue them, and loop ``LLMEngine.step`` until all are done, returning outputs in
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,7 +15,7 @@ from tqdm.auto import tqdm
 
 from folovllm.engine.llm_engine import LLMEngine, PromptType
 from folovllm.outputs import RequestOutput
-from folovllm.sampling_params import SamplingParams
+from folovllm.sampling_params import RequestOutputKind, SamplingParams
 
 Message = dict[str, str]
 
@@ -47,6 +48,8 @@ class LLM:
         for params in params_list:  # every check raises before the first request is queued
             engine.check_params(params)
         processed = [engine.process_prompt(p) for p in prompt_list]
+        # only finished outputs are used here: the engine need not build one every step
+        params_list = [_final_only(p) for p in params_list]
         ids = [engine.add_request({"prompt": text, "prompt_token_ids": tokens}, params)
                for (text, tokens), params in zip(processed, params_list)]
         return self._run(ids, use_tqdm)
@@ -120,3 +123,10 @@ class LLM:
                     elapsed = bar.format_dict["elapsed"] or 1e-9
                     bar.set_postfix_str(f"{out_tokens / elapsed:.1f} output tok/s", refresh=False)
                     bar.update(1)
+
+
+def _final_only(params: SamplingParams) -> SamplingParams:
+    """A copy that asks the engine for the finished output only (the caller's is untouched)."""
+    params = copy.copy(params)
+    params.output_kind = RequestOutputKind.FINAL_ONLY
+    return params

@@ -184,8 +184,12 @@ class ModelRunner:
         width = cdiv(max(seq_lens), bs)
         tables = torch.tensor([s.block_ids + [0] * (width - len(s.block_ids)) for s in seqs],
                               dtype=torch.int32)
-        positions = torch.cat([torch.arange(c, n) for c, n in zip(starts, seq_lens)])
-        rows = torch.repeat_interleave(torch.arange(len(seqs)), torch.tensor(q_lens))
+        if is_prefill:
+            positions = torch.cat([torch.arange(c, n) for c, n in zip(starts, seq_lens)])
+            rows = torch.repeat_interleave(torch.arange(len(seqs)), torch.tensor(q_lens))
+        else:  # one token per sequence, at its last position
+            positions = torch.tensor(starts)
+            rows = torch.arange(len(seqs))
         slot_mapping = tables[rows, positions // bs].long() * bs + positions % bs
         md = AttentionMetadata(
             is_prefill=is_prefill,

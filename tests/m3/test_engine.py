@@ -89,3 +89,23 @@ def test_a_sequence_that_outgrows_the_whole_cache_stops_with_length(tiny_model_d
                        use_tqdm=False)[0]
     assert len(out.outputs[0].token_ids) == 12 and out.outputs[0].finish_reason == "length"
     assert out.finished
+
+
+def test_final_only_requests_return_nothing_until_they_finish(tiny_model_dirs) -> None:
+    """``LLM.generate`` asks for FINAL_ONLY: building every request's output on every step was
+    a large share of the host's time per step at 256 sequences. Streaming keeps CUMULATIVE."""
+    from folovllm.sampling_params import RequestOutputKind
+
+    engine = LLMEngine.from_engine_args(model=str(tiny_model_dirs["qwen2"]), device="cpu")
+    final = SamplingParams(temperature=0, max_tokens=5, ignore_eos=True,
+                           output_kind=RequestOutputKind.FINAL_ONLY)
+    streamed = SamplingParams(temperature=0, max_tokens=5, ignore_eos=True)
+    engine.add_request({"prompt_token_ids": [5, 6]}, final, request_id="final")
+    engine.add_request({"prompt_token_ids": [5, 6]}, streamed, request_id="stream")
+    seen: dict[str, list[int]] = {"final": [], "stream": []}
+    while engine.has_unfinished_requests():
+        for o in engine.step():
+            seen[o.request_id].append(len(o.outputs[0].token_ids))
+    assert seen == {"final": [5], "stream": [1, 2, 3, 4, 5]}
+    with pytest.raises(ValueError, match="output_kind=1 is invalid"):
+        SamplingParams(output_kind=1)
