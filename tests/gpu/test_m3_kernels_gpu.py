@@ -117,7 +117,7 @@ def test_prefill_with_and_without_cached_prefix(ta, dtype: torch.dtype, tol: flo
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 def test_fused_norm_and_rope_match_the_pytorch_layers(dtype) -> None:
     """Compiled on the GPU, against the same layers' PyTorch arithmetic run on the CPU."""
-    from folovllm.model_executor.layers import triton_ops
+    import folovllm.model_executor.layers.triton_ops as triton_ops
     from folovllm.model_executor.layers.layernorm import RMSNorm
     from folovllm.model_executor.layers.rotary_embedding import RotaryEmbedding
 

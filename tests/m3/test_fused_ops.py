@@ -43,7 +43,7 @@ def _norm(n: int, dtype: torch.dtype) -> RMSNorm:
 @only_interpreted
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
 def test_rms_norm_with_and_without_residual(dtype) -> None:
-    from folovllm.model_executor.layers import triton_ops
+    import folovllm.model_executor.layers.triton_ops as triton_ops
 
     gen = torch.Generator().manual_seed(0)
     norm = _norm(48, dtype)          # not a power of two: the masked tail is exercised
@@ -58,7 +58,7 @@ def test_rms_norm_with_and_without_residual(dtype) -> None:
 
 @only_interpreted
 def test_per_head_norm_reads_strided_heads_out_of_qkv() -> None:
-    from folovllm.model_executor.layers import triton_ops
+    import folovllm.model_executor.layers.triton_ops as triton_ops
 
     qkv = torch.randn(3, 4 * 16 + 2 * 2 * 16, generator=torch.Generator().manual_seed(1))
     q = qkv[:, :64].view(3, 4, 16)                   # rows 96 floats apart, heads 16 apart
@@ -70,7 +70,7 @@ def test_per_head_norm_reads_strided_heads_out_of_qkv() -> None:
 @only_interpreted
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
 def test_rope_in_place_matches_the_layer(dtype) -> None:
-    from folovllm.model_executor.layers import triton_ops
+    import folovllm.model_executor.layers.triton_ops as triton_ops
 
     gen = torch.Generator().manual_seed(2)
     rope = RotaryEmbedding(16, 64, {"rope_type": "default", "rope_theta": 10000.0})
