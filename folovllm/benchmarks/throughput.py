@@ -33,7 +33,7 @@ from folovllm.config import check_int
 from folovllm.sampling_params import SamplingParams
 
 ENGINES = ("folovllm", "folovllm-m1", "transformers")
-WORKLOADS = ("random", "nanovllm")
+WORKLOADS = ("random", "nanovllm", "shared-prefix", "long-prompt")
 
 
 @dataclass
@@ -44,6 +44,10 @@ class Workload:
     ``input_len * [1 - range_ratio, 1 + range_ratio]``, output lengths likewise around
     ``output_len`` (``range_ratio=0``: all equal), greedy. ``nanovllm``: lengths uniform in
     [100, 1024] for both, sampled at temperature 0.6 (nano-vllm's ``bench.py``).
+    ``shared-prefix`` (for prefix caching, M4): every prompt starts with the same ``prefix_len``
+    tokens, followed by its own ``input_len``-token suffix. ``long-prompt`` (for chunked prefill,
+    M5): every ``long_every``-th prompt has ``long_len`` tokens, the others ``input_len``; the
+    long prefills stall the short requests' decodes unless prefill is chunked.
     """
 
     name: str = "random"
@@ -55,11 +59,15 @@ class Workload:
     repeats: int = 3
     hf_batch_size: int | None = None  # None: all prompts in one static batch
     range_ratio: float = 0.0
+    prefix_len: int = 512      # shared-prefix: tokens every prompt shares
+    long_len: int = 4096       # long-prompt: length of the long prompts
+    long_every: int = 8        # long-prompt: every n-th prompt is long
 
     def __post_init__(self) -> None:
         if self.name not in WORKLOADS:
             raise ValueError(f"workload={self.name!r} is invalid: must be one of {list(WORKLOADS)}")
-        for name in ("num_prompts", "input_len", "output_len", "repeats", "max_token_id"):
+        for name in ("num_prompts", "input_len", "output_len", "repeats", "max_token_id",
+                     "prefix_len", "long_len", "long_every"):
             check_int(name, getattr(self, name), 1)
         if self.hf_batch_size is not None:
             check_int("hf_batch_size", self.hf_batch_size, 1)
@@ -83,7 +91,13 @@ class Workload:
             in_lens = [_around(rng, self.input_len, self.range_ratio) for _ in range(self.num_prompts)]
             out_lens = [_around(rng, self.output_len, self.range_ratio)
                         for _ in range(self.num_prompts)]
+        if self.name == "long-prompt":
+            in_lens = [self.long_len if i % self.long_every == 0 else n
+                       for i, n in enumerate(in_lens)]
         prompts = [[rng.randint(0, hi) for _ in range(n)] for n in in_lens]
+        if self.name == "shared-prefix":
+            prefix = [rng.randint(0, hi) for _ in range(self.prefix_len)]
+            prompts = [prefix + p for p in prompts]
         return prompts, out_lens
 
 

@@ -152,7 +152,9 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     workload = Workload(name=args.workload, num_prompts=args.num_prompts,
                         input_len=args.input_len, output_len=args.output_len,
                         seed=args.bench_seed, repeats=args.repeats,
-                        hf_batch_size=args.hf_batch_size, range_ratio=args.range_ratio)
+                        hf_batch_size=args.hf_batch_size, range_ratio=args.range_ratio,
+                        prefix_len=args.prefix_len, long_len=args.long_len,
+                        long_every=args.long_every)
     engines = tuple(_csv(args.engines))
     _quiet_loading()
     model_kwargs = dict(model=args.model, dtype=args.dtype, device=args.device,
@@ -202,7 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_chat)
 
     p = sub.add_parser("bench", help="throughput: our engine vs transformers generate")
-    p.add_argument("--workload", default="random", help="random | nanovllm")
+    p.add_argument("--workload", default="random",
+                   help="random | nanovllm | shared-prefix | long-prompt")
+    p.add_argument("--prefix-len", type=int, default=512,
+                   help="shared-prefix: tokens every prompt shares before its own input-len")
+    p.add_argument("--long-len", type=int, default=4096, help="long-prompt: long prompts' length")
+    p.add_argument("--long-every", type=int, default=8, help="long-prompt: every n-th is long")
     p.add_argument("--engines", default="folovllm,folovllm-m1,transformers",
                    help="comma-separated: folovllm, folovllm-m1, transformers")
     p.add_argument("--hf-batch-size", type=int, default=None,

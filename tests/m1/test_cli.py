@@ -104,6 +104,15 @@ def test_bench_workloads() -> None:
     assert again == prompts  # seeded: every engine and every run sees the same requests
     prompts, lens = Workload(num_prompts=3, input_len=5, output_len=7).requests(vocab_size=100)
     assert [len(p) for p in prompts] == [5, 5, 5] and lens == [7, 7, 7]
+    prompts, _ = Workload(name="shared-prefix", num_prompts=4, input_len=6, prefix_len=10
+                          ).requests(vocab_size=1000)
+    assert [len(p) for p in prompts] == [16] * 4 and len({tuple(p[:10]) for p in prompts}) == 1
+    assert len({tuple(p[10:]) for p in prompts}) == 4          # own suffixes
+    prompts, _ = Workload(name="long-prompt", num_prompts=9, input_len=6, long_len=50,
+                          long_every=4).requests(vocab_size=1000)
+    assert [len(p) for p in prompts] == [50, 6, 6, 6, 50, 6, 6, 6, 50]
+    with pytest.raises(ValueError, match="long_every=0 is invalid"):
+        Workload(name="long-prompt", long_every=0)
     prompts, lens = Workload(num_prompts=200, input_len=100, output_len=10, range_ratio=0.5
                              ).requests(vocab_size=1000)
     assert min(map(len, prompts)) >= 50 and max(map(len, prompts)) <= 150 and len(set(lens)) > 3
