@@ -8,7 +8,7 @@ import pytest
 
 from folovllm.entrypoints.llm import LLM
 
-# A small KV budget keeps CPU tests light: the slot cache reserves max_model_len per sequence.
+# A small KV budget keeps CPU tests light: the cache is allocated (zero-filled) up front.
 KV_BYTES = 64 * 2**20
 
 
