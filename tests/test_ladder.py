@@ -47,3 +47,27 @@ def test_format_ladder() -> None:
     table = format_ladder(ladder)
     assert "| m0 | `aaaaaaaa` | no engine yet | - | - |" in table
     assert "| m1 | `bbbbbbbb` | 10.0 | 8.0 | 1.25x |" in table
+
+
+def test_exported_trees_run_without_the_history(tmp_path: Path) -> None:
+    """--export-to writes each tag's files and commit; --trees runs from them (the device tool's
+    copy of the repository has no usable history)."""
+    from folovllm.benchmarks.ladder import COMMIT_FILE, export_trees, run_ladder
+
+    repo = _repo(tmp_path)
+    export_trees(repo, ["m0"], tmp_path / "trees")
+    commit = (tmp_path / "trees" / "m0" / COMMIT_FILE).read_text().strip()
+    assert len(commit) == 40 and (tmp_path / "trees" / "m0" / "hello.txt").is_file()
+    ladder = run_ladder(tmp_path / "no-repo-needed", ["m0"], LadderArgs(), trees=tmp_path / "trees")
+    assert ladder["rungs"] == [{"tag": "m0", "commit": commit, "skipped": True}]
+    with pytest.raises(ValueError, match="is not an exported tree"):
+        run_ladder(repo, ["m1"], LadderArgs(), trees=tmp_path / "trees")
+
+
+def test_bench_flags_follow_what_each_milestone_accepts() -> None:
+    args = LadderArgs(max_model_len=2048)
+    old = args.bench_flags("usage: bench --num-prompts")            # an M1-style bench
+    new = args.bench_flags("usage: bench --engines --max-model-len")
+    assert "--max-model-len" not in old and "--engines" not in old
+    assert new[new.index("--max-model-len") + 1] == "2048"
+    assert new[new.index("--engines") + 1] == "folovllm,transformers"

@@ -5,6 +5,10 @@ milestone's own ``folovllm bench`` runs there (in a subprocess, so each mileston
 code), timing that milestone's engine against ``transformers`` ``generate`` on the same workload.
 The rungs are collected into one results file, drawn as a table and a chart on the benchmarks
 page. A tag whose bench does not exist yet (m0 has no engine) is recorded as skipped.
+
+A machine without the repository's history (the GPU of the device tool gets a copy of the
+working tree only) runs from trees exported beforehand: ``--export-to DIR`` writes each tag's
+files and commit to ``DIR/<tag>``, and ``--trees DIR`` runs the rungs from there.
 """
 
 from __future__ import annotations
@@ -33,11 +37,16 @@ class LadderArgs:
     repeats: int = 1
     model: str | None = None
     load_format: str = "auto"
+    max_model_len: int | None = None   # passed to the milestones whose bench has the flag
 
-    def bench_flags(self) -> list[str]:
+    def bench_flags(self, bench_help: str) -> list[str]:
         flags = ["--device", self.device, "--num-prompts", str(self.num_prompts),
                  "--input-len", str(self.input_len), "--output-len", str(self.output_len),
                  "--repeats", str(self.repeats), "--load-format", self.load_format]
+        if self.max_model_len is not None and "--max-model-len" in bench_help:
+            flags += ["--max-model-len", str(self.max_model_len)]
+        if "--engines" in bench_help:  # later milestones compare three engines; keep two
+            flags += ["--engines", "folovllm,transformers"]
         return flags + (["--model", self.model] if self.model else [])
 
 
@@ -66,10 +75,8 @@ def run_rung(tree: Path, args: LadderArgs) -> dict | None:
                                text=True)
     if help_text.returncode != 0:
         return None
-    out = tree / "ladder-result.json"
-    flags = args.bench_flags() + ["--output-json", str(out)]
-    if "--engines" in help_text.stdout:  # later milestones compare three engines; keep two
-        flags += ["--engines", "folovllm,transformers"]
+    out = tree.resolve() / "ladder-result.json"   # the bench runs with the tree as its cwd
+    flags = args.bench_flags(help_text.stdout) + ["--output-json", str(out)]
     proc = subprocess.run([*cli, *flags], cwd=tree, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"bench failed in {tree}:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
@@ -79,12 +86,32 @@ def run_rung(tree: Path, args: LadderArgs) -> dict | None:
             "device": result["device"], "torch_version": result["torch_version"]}
 
 
-def run_ladder(repo: Path, tags: list[str], args: LadderArgs, command: str = "") -> dict:
+COMMIT_FILE = "LADDER_COMMIT"
+
+
+def export_trees(repo: Path, tags: list[str], dest: Path) -> None:
+    """Each tag's files and commit into ``dest/<tag>``, for a machine without the history."""
+    for tag in tags:
+        tree = dest / tag
+        tree.mkdir(parents=True, exist_ok=False)
+        (tree / COMMIT_FILE).write_text(export_tree(repo, tag, tree) + "\n")
+
+
+def run_ladder(repo: Path, tags: list[str], args: LadderArgs, command: str = "",
+               trees: Path | None = None) -> dict:
+    """One rung per tag, from a temporary export of ``repo`` or from ``trees/<tag>``."""
     rungs = []
     for tag in tags:
-        with tempfile.TemporaryDirectory(prefix=f"folovllm-{tag}-") as tmp:
-            commit = export_tree(repo, tag, Path(tmp))
-            rung = run_rung(Path(tmp), args)
+        if trees is not None:
+            if not (trees / tag / COMMIT_FILE).is_file():
+                raise ValueError(f"{trees / tag} is not an exported tree: make it with "
+                                 "`folovllm ladder --export-to DIR`")
+            commit = (trees / tag / COMMIT_FILE).read_text().strip()
+            rung = run_rung(trees / tag, args)
+        else:
+            with tempfile.TemporaryDirectory(prefix=f"folovllm-{tag}-") as tmp:
+                commit = export_tree(repo, tag, Path(tmp))
+                rung = run_rung(Path(tmp), args)
         rungs.append({"tag": tag, "commit": commit, "skipped": rung is None, **(rung or {})})
     measured = [r for r in rungs if not r["skipped"]]
     return {"workload": vars(args), "rungs": rungs, "command": command,
