@@ -326,7 +326,8 @@ class EngineConfig:
             raise ValueError(
                 f"max_num_batched_tokens={s.max_num_batched_tokens} is invalid: without chunked "
                 f"prefill it must be >= max_model_len={m.max_model_len} so that one step can hold "
-                "a whole prompt; raise it, lower max_model_len, or enable chunked prefill"
+                "a whole prompt; raise it or lower max_model_len (chunked prefill, which lifts this "
+                "rule, arrives in M5)"
             )
         tp = p.tensor_parallel_size
         if m.num_attention_heads % tp or (m.num_kv_heads % tp and tp % m.num_kv_heads):

@@ -29,7 +29,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip_gpu)
 
 
-_ENGINES: weakref.WeakSet[LLMEngine] = weakref.WeakSet()
+# Engines built since the last check, held strongly: a test's own engine is usually gone by its
+# teardown, and a weak reference alone would let it escape the check. Long-lived (session)
+# engines stay in the weak set and are checked after every test.
+_NEW_ENGINES: list[LLMEngine] = []
+_LIVE_ENGINES: weakref.WeakSet[LLMEngine] = weakref.WeakSet()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -39,7 +43,8 @@ def _track_engines() -> Iterator[None]:
 
     def init(self: LLMEngine, *args, **kwargs) -> None:
         original(self, *args, **kwargs)
-        _ENGINES.add(self)
+        _NEW_ENGINES.append(self)
+        _LIVE_ENGINES.add(self)
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(LLMEngine, "__init__", init)
@@ -48,9 +53,12 @@ def _track_engines() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _no_leaked_kv_blocks() -> Iterator[None]:
-    """After every test, every live engine's KV blocks are accounted for (none leaked)."""
+    """After every test, every engine it built and every engine still alive has its KV blocks
+    accounted for (none leaked)."""
     yield
-    for engine in list(_ENGINES):
+    engines = {id(e): e for e in [*_NEW_ENGINES, *_LIVE_ENGINES]}
+    _NEW_ENGINES.clear()
+    for engine in engines.values():
         check_block_accounting(engine)
 
 

@@ -71,3 +71,13 @@ def test_bench_flags_follow_what_each_milestone_accepts() -> None:
     assert "--max-model-len" not in old and "--engines" not in old
     assert new[new.index("--max-model-len") + 1] == "2048"
     assert new[new.index("--engines") + 1] == "folovllm,transformers"
+
+
+def test_a_bench_that_does_not_start_is_an_error_not_a_skip(tmp_path: Path) -> None:
+    cli = tmp_path / "folovllm" / "entrypoints"
+    cli.mkdir(parents=True)
+    for d in (tmp_path / "folovllm", cli):
+        (d / "__init__.py").write_text("")
+    (cli / "cli.py").write_text("import no_such_module_anywhere\n")
+    with pytest.raises(RuntimeError, match="does not start"):
+        run_rung(tmp_path, LadderArgs())

@@ -74,7 +74,9 @@ def run_rung(tree: Path, args: LadderArgs) -> dict | None:
     help_text = subprocess.run([*cli, "--help"], cwd=tree, env=env, capture_output=True,
                                text=True)
     if help_text.returncode != 0:
-        return None
+        if "invalid choice: 'bench'" in help_text.stderr:  # a CLI from before the bench (m0)
+            return None
+        raise RuntimeError(f"the bench of {tree} does not start:\n{help_text.stderr[-2000:]}")
     out = tree.resolve() / "ladder-result.json"   # the bench runs with the tree as its cwd
     flags = args.bench_flags(help_text.stdout) + ["--output-json", str(out)]
     proc = subprocess.run([*cli, *flags], cwd=tree, env=env, capture_output=True, text=True)

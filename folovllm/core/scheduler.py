@@ -97,8 +97,9 @@ class Scheduler:
         """One token for every running sequence, oldest first; preempt the newest when the
         blocks run out.
 
-        Why the newest: under FCFS it has the lowest priority and usually the least work to
-        recompute, and the oldest sequence always keeps its blocks, so it always progresses.
+        Why the newest: under FCFS it has the lowest priority, and the oldest sequence always
+        keeps its blocks, so it always progresses. (The newest is not always the cheapest to
+        recompute: a sequence that comes back from a preemption is the newest again.)
         """
         out = SchedulerOutput([], False, 0)
         queue = deque(self.running)

@@ -58,6 +58,11 @@ def generation_eos_ids(model_dir: str) -> list[int]:
 
 class LLMEngine:
     def __init__(self, config: EngineConfig) -> None:
+        if config.scheduler_config.enable_chunked_prefill:
+            # the config accepts it (its rules are M0's), but without the M5 scheduler a prompt
+            # longer than the token budget could never be scheduled
+            raise ValueError("enable_chunked_prefill=True is not implemented yet (chunked prefill "
+                             "arrives in M5); leave it False")
         self.config = config
         mc = config.model_config
         # skip_tokenizer_init: token ids in, token ids out, no text (benchmarks on a bare
@@ -148,6 +153,11 @@ class LLMEngine:
         if self.tokenizer is None and (params.stop or params.logprobs is not None):
             raise ValueError("stop strings and logprobs need a tokenizer, but "
                              "skip_tokenizer_init=True")
+        vocab = self.config.model_config.vocab_size
+        bad = [t for t in params.stop_token_ids or [] if not 0 <= t < vocab]
+        if bad:
+            raise ValueError(f"stop_token_ids contains {bad[:5]}: token ids must be in "
+                             f"[0, {vocab - 1}]")
         max_seqs = self.config.scheduler_config.max_num_seqs
         if params.best_of > max_seqs:
             raise ValueError(f"best_of={params.best_of} is invalid: it must not exceed "
@@ -196,6 +206,9 @@ class LLMEngine:
         """Schedule, run the model once, sample, and process the new tokens."""
         sched = self.scheduler.schedule()
         if sched is None:
+            if self.requests:  # never spin silently: this is a scheduler bug, say so
+                raise RuntimeError(f"{len(self.requests)} requests are unfinished but nothing "
+                                   "can be scheduled")
             return []
         capped = self._finish_capped(sched.capped)
         if not sched.scheduled:
@@ -218,7 +231,9 @@ class LLMEngine:
         """First schedule of a sequence: its detokenizer state, its generator, the metrics.
 
         A preempted sequence that is scheduled again keeps all three: its text so far and its
-        random stream continue where they stopped, so preemption never changes the output.
+        random stream continue where they stopped, so preemption does not change the output of
+        greedy or seeded requests (unseeded ones draw from the shared generator, whose stream
+        depends on the whole batch anyway).
         """
         now = time.monotonic()
         for s in scheduled:
@@ -243,6 +258,8 @@ class LLMEngine:
             if s.request.is_finished():
                 s.request.metrics.finished_time = now
                 self.requests.pop(s.request.request_id, None)
+            elif s.request.sampling_params.output_kind == RequestOutputKind.FINAL_ONLY:
+                continue
             outputs.append(self._make_output(s.request))
         return outputs
 

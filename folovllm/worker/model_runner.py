@@ -135,7 +135,7 @@ class ModelRunner:
         n = min(sc.max_num_batched_tokens, self.max_model_len * sc.max_num_seqs)
         seqs, first = [], 0
         while n > 0:  # sequences of fake tokens, on consecutive blocks of a throw-away cache
-            length = min(n, self.max_model_len - 1)
+            length = min(n, max(self.max_model_len - 1, 1))
             seq = Sequence(len(seqs), SequenceData((0,) * length))
             seq.block_ids = list(range(first, first + cdiv(length, self.block_size)))
             first += len(seq.block_ids)

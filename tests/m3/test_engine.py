@@ -109,3 +109,43 @@ def test_final_only_requests_return_nothing_until_they_finish(tiny_model_dirs) -
     assert seen == {"final": [5], "stream": [1, 2, 3, 4, 5]}
     with pytest.raises(ValueError, match="output_kind=1 is invalid"):
         SamplingParams(output_kind=1)
+
+
+def test_the_leak_check_sees_a_test_s_own_engine_and_can_fail(tiny_model_dirs) -> None:
+    """The autouse check in tests/conftest.py holds every engine built during a test until its
+    teardown, and check_block_accounting fails on a block held by no running sequence."""
+    from tests.conftest import _NEW_ENGINES
+    from tests.kv_checks import check_block_accounting
+
+    engine = LLMEngine.from_engine_args(model=str(tiny_model_dirs["qwen2"]), device="cpu")
+    assert any(e is engine for e in _NEW_ENGINES)
+    leaked = engine.kv_cache_manager.block_pool.get_new_blocks(1)
+    with pytest.raises(AssertionError, match="owned by no running sequence"):
+        check_block_accounting(engine)
+    engine.kv_cache_manager.block_pool.free_blocks(leaked)  # put it back for the real check
+
+
+def test_features_of_later_milestones_and_bad_stop_ids_are_refused(tiny_model_dirs) -> None:
+    d = str(tiny_model_dirs["qwen2"])
+    with pytest.raises(ValueError, match="enable_chunked_prefill=True is not implemented yet"):
+        LLMEngine.from_engine_args(model=d, device="cpu", enable_chunked_prefill=True,
+                                   max_num_batched_tokens=64, max_num_seqs=8)
+    engine = LLMEngine.from_engine_args(model=d, device="cpu")
+    with pytest.raises(ValueError, match=r"stop_token_ids contains \[384\]"):
+        engine.add_request("hi", SamplingParams(stop_token_ids=[384], min_tokens=2))
+    assert not engine.has_unfinished_requests()
+
+
+def test_a_capped_sibling_does_not_emit_a_final_only_output_early(tiny_model_dirs) -> None:
+    from folovllm.sampling_params import RequestOutputKind
+
+    engine = LLMEngine.from_engine_args(model=str(tiny_model_dirs["qwen3"]), device="cpu",
+                                        block_size=2, num_gpu_blocks=6)
+    params = SamplingParams(n=2, temperature=1.0, seed=3, max_tokens=50, ignore_eos=True,
+                            output_kind=RequestOutputKind.FINAL_ONLY)
+    engine.add_request({"prompt_token_ids": [4, 5, 6]}, params, request_id="r")
+    seen = []
+    while engine.has_unfinished_requests():
+        seen += engine.step()
+    assert len(seen) == 1 and seen[0].finished
+    assert {c.finish_reason for c in seen[0].outputs} == {"length"}

@@ -87,7 +87,8 @@ def store_kvcache(k_cache: torch.Tensor, v_cache: torch.Tensor, k: torch.Tensor,
     num_tokens, num_kv_heads, head_dim = k.shape
     if num_tokens == 0:
         return
-    assert k.stride(-1) == 1 and v.stride(-1) == 1, "k and v need a contiguous last dimension"
+    if k.stride(-1) != 1 or v.stride(-1) != 1:
+        raise ValueError("k and v need a contiguous last dimension")
     _store_kvcache_kernel[(num_tokens,)](
         k, v, k_cache, v_cache, slot_mapping,
         k.stride(0), k.stride(1), v.stride(0), v.stride(1),
@@ -126,10 +127,11 @@ def _online_softmax_step(acc, m_i, l_i, scores, v, DOT_PRECISION: tl.constexpr):
 
 
 def _check_cache(k_cache: torch.Tensor, v_cache: torch.Tensor) -> None:
-    assert k_cache.shape == v_cache.shape and k_cache.ndim == 4, \
-        "caches are [num_blocks, block_size, num_kv_heads, head_dim]"
-    assert k_cache.stride() == v_cache.stride() and k_cache.stride(-1) == 1, \
-        "k_cache and v_cache need the same strides and a contiguous last dimension"
+    if k_cache.shape != v_cache.shape or k_cache.ndim != 4:
+        raise ValueError("caches are [num_blocks, block_size, num_kv_heads, head_dim]")
+    if k_cache.stride() != v_cache.stride() or k_cache.stride(-1) != 1:
+        raise ValueError("k_cache and v_cache need the same strides and a contiguous last "
+                         "dimension")
 
 
 def _dot_precision(dtype: torch.dtype) -> str:
@@ -278,7 +280,9 @@ def paged_decode(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor,
     num_seqs, num_heads, head_dim = q.shape
     num_kv_heads = k_cache.shape[2]
     group = num_heads // num_kv_heads
-    assert group * num_kv_heads == num_heads and q.stride(-1) == 1
+    if group * num_kv_heads != num_heads or q.stride(-1) != 1:
+        raise ValueError("num_heads must be a multiple of num_kv_heads and q's last dimension "
+                         "contiguous")
     out = torch.empty_like(q)
     if num_seqs == 0:
         return out
@@ -389,7 +393,9 @@ def paged_prefill(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor,
     _check_cache(k_cache, v_cache)
     num_tokens, num_heads, head_dim = q.shape
     num_kv_heads = k_cache.shape[2]
-    assert num_heads % num_kv_heads == 0 and q.stride(-1) == 1
+    if num_heads % num_kv_heads or q.stride(-1) != 1:
+        raise ValueError("num_heads must be a multiple of num_kv_heads and q's last dimension "
+                         "contiguous")
     if config is None:  # fp32 tiles take twice the shared memory: halve them
         config = PREFILL_CONFIG_FP32 if q.element_size() == 4 else PREFILL_CONFIG
     out = torch.empty_like(q)

@@ -132,8 +132,8 @@ def _token_counts(seqs: Sequence[Sequence[int]], vocab_size: int,
     counts = torch.zeros(len(seqs), vocab_size + 1, dtype=torch.long, device=device)
     if width:
         # pad with an extra "vocab_size" bucket that is dropped afterwards
-        padded = torch.tensor([[*s, *[vocab_size] * (width - len(s))] for s in seqs],
-                              device=device)
+        padded = _to_device(torch.tensor([[*s, *[vocab_size] * (width - len(s))] for s in seqs]),
+                            device)
         counts.scatter_add_(1, padded, torch.ones_like(padded))
     return counts[:, :vocab_size]
 
@@ -214,7 +214,7 @@ class Sampler:
         raw_logprobs = logits.log_softmax(dim=-1)
         if md.suppress_rows is not None:
             logits = logits.index_put((md.suppress_rows, md.suppress_cols),
-                                      torch.tensor(_NEG_INF, device=logits.device))
+                                      torch.full((), _NEG_INF, device=logits.device))
         logits = apply_penalties(logits, md)
         greedy_ids = logits.argmax(dim=-1)
         if md.all_greedy:
