@@ -37,5 +37,4 @@ class AttentionMetadata:
     seq_lens_host: list[int]         # the same lengths on the host
     max_query_len: int               # longest q_len in the step
     max_seq_len: int                 # longest seq_len in the step
-    block_size: int                  # tokens per KV block
 # --8<-- [end:metadata]

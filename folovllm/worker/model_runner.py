@@ -199,7 +199,7 @@ class ModelRunner:
             block_tables=self._to_device(tables),
             query_start_loc=self._to_device(torch.tensor(query_start_loc, dtype=torch.int32)),
             query_start_loc_host=query_start_loc, seq_lens_host=seq_lens,
-            max_query_len=max(q_lens), max_seq_len=max(seq_lens), block_size=bs)
+            max_query_len=max(q_lens), max_seq_len=max(seq_lens))
         return self._to_device(torch.tensor(ids, dtype=torch.long)), md
     # --8<-- [end:prepare_inputs]
 

@@ -36,8 +36,7 @@ def paged_metadata(tables: list[list[int]], seq_lens: list[int], q_lens: list[in
         seq_lens=torch.tensor(seq_lens, dtype=torch.int32),
         block_tables=torch.tensor([t + [0] * (width - len(t)) for t in tables], dtype=torch.int32),
         query_start_loc=torch.tensor(starts, dtype=torch.int32), query_start_loc_host=starts,
-        seq_lens_host=seq_lens, max_query_len=max(q_lens), max_seq_len=max(seq_lens),
-        block_size=block_size)
+        seq_lens_host=seq_lens, max_query_len=max(q_lens), max_seq_len=max(seq_lens))
 
 
 def _random_tables(lens: list[int], block_size: int, num_blocks: int,

@@ -324,7 +324,7 @@ def _metadata(batch: PagedBatch, q_lens: list[int], is_prefill: bool) -> Attenti
         seq_lens=batch.seq_lens_tensor(), block_tables=batch.block_tables,
         query_start_loc=starts, query_start_loc_host=starts.tolist(),
         seq_lens_host=list(batch.seq_lens), max_query_len=max(q_lens),
-        max_seq_len=max(batch.seq_lens), block_size=batch.block_size)
+        max_seq_len=max(batch.seq_lens))
 
 
 def test_backend_prefill_then_decode(ta) -> None:

@@ -5,9 +5,11 @@ Every number the M0 learning notes quote about KV memory is computed and asserte
 
 import json
 import tempfile
+from pathlib import Path
 
 import torch
 
+import folovllm.benchmarks
 from folovllm.config import ModelConfig
 
 GiB, MiB, KiB = 1 << 30, 1 << 20, 1 << 10
@@ -19,18 +21,11 @@ assert smol.num_attention_heads // smol.num_kv_heads == 3  # GQA: 3 query heads 
 assert smol.checkpoint_dtype == torch.bfloat16 and smol.torch_dtype == torch.float32
 assert smol.max_model_len == 8192
 
-# The real Qwen3-0.6B shape, written as a config.json only (no weights needed for arithmetic).
-QWEN3_0_6B = {
-    "architectures": ["Qwen3ForCausalLM"], "model_type": "qwen3",
-    "hidden_size": 1024, "intermediate_size": 3072, "num_hidden_layers": 28,
-    "num_attention_heads": 16, "num_key_value_heads": 8, "head_dim": 128,
-    "vocab_size": 151936, "max_position_embeddings": 40960, "rope_theta": 1000000,
-    "tie_word_embeddings": True, "torch_dtype": "bfloat16", "rms_norm_eps": 1e-6,
-}
+# The real Qwen3-0.6B shape: the config.json the package ships for benchmarks (no weights needed).
+QWEN3_DIR = Path(folovllm.benchmarks.__file__).parent / "configs" / "qwen3-0.6b"
+QWEN3_0_6B = json.loads((QWEN3_DIR / "config.json").read_text())
+qwen = ModelConfig(model=str(QWEN3_DIR), dtype="bfloat16", device="cpu")
 with tempfile.TemporaryDirectory() as tmp:
-    with open(f"{tmp}/config.json", "w") as f:
-        json.dump(QWEN3_0_6B, f)
-    qwen = ModelConfig(model=tmp, dtype="bfloat16", device="cpu")
     # The same shape with one KV head per query head (plain multi-head attention), for contrast.
     with open(f"{tmp}/config.json", "w") as f:
         json.dump({**QWEN3_0_6B, "num_key_value_heads": 16}, f)

@@ -7,12 +7,12 @@ the batch. The parameter counts come from building each model on the "meta" devi
 no memory, no weights loaded.
 """
 
-import json
-import tempfile
+from pathlib import Path
 
 import torch
 from transformers import AutoModelForCausalLM
 
+import folovllm.benchmarks
 from folovllm.config import ModelConfig
 
 
@@ -64,17 +64,8 @@ smol = Shape("SmolLM2-135M", smol_cfg)  # bf16, as dtype="auto" runs it on a GPU
 smol32 = Shape("SmolLM2-135M fp32", smol_cfg, torch.float32)  # as it runs on CPU
 
 # The real Qwen3-0.6B shape (the same config.json the M0 KV-bytes snippet uses).
-QWEN3_0_6B = {
-    "architectures": ["Qwen3ForCausalLM"], "model_type": "qwen3",
-    "hidden_size": 1024, "intermediate_size": 3072, "num_hidden_layers": 28,
-    "num_attention_heads": 16, "num_key_value_heads": 8, "head_dim": 128,
-    "vocab_size": 151936, "max_position_embeddings": 40960, "rope_theta": 1000000,
-    "tie_word_embeddings": True, "torch_dtype": "bfloat16", "rms_norm_eps": 1e-6,
-}
-with tempfile.TemporaryDirectory() as tmp:
-    with open(f"{tmp}/config.json", "w") as f:
-        json.dump(QWEN3_0_6B, f)
-    qwen = Shape("Qwen3-0.6B", ModelConfig(model=tmp, dtype="bfloat16", device="cpu"))
+QWEN3_DIR = Path(folovllm.benchmarks.__file__).parent / "configs" / "qwen3-0.6b"
+qwen = Shape("Qwen3-0.6B", ModelConfig(model=str(QWEN3_DIR), dtype="bfloat16", device="cpu"))
 
 # --- per token -------------------------------------------------------------------------------
 assert smol.params == 134_515_008

@@ -169,7 +169,7 @@ def metadata(is_prefill, slot_ids, seq_lens, token_slot_ids, positions, starts):
         seq_lens=t(seq_lens), block_tables=t([[s] for s in slot_ids]), query_start_loc=t(starts),
         query_start_loc_host=starts, seq_lens_host=seq_lens,
         max_query_len=max(e - s for s, e in zip(starts, starts[1:])),
-        max_seq_len=max(seq_lens), block_size=MAX_LEN)
+        max_seq_len=max(seq_lens))
 
 
 # A prefill step of three prompts (3, 1 and 2 tokens) going to KV slots 2, 0 and 1.

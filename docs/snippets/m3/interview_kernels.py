@@ -144,7 +144,7 @@ md = AttentionMetadata(
     seq_lens=torch.tensor(seq_lens, dtype=torch.int32),
     block_tables=torch.tensor([t + [0] * (width - len(t)) for t in tables], dtype=torch.int32),
     query_start_loc=torch.arange(5, dtype=torch.int32), query_start_loc_host=[0, 1, 2, 3, 4],
-    seq_lens_host=seq_lens, max_query_len=1, max_seq_len=1000, block_size=bs)
+    seq_lens_host=seq_lens, max_query_len=1, max_seq_len=1000)
 q = torch.randn(4, H_, D_)
 out = torch_ref.decode_attention(q, k_cache, v_cache, md, scale=D_ ** -0.5)
 

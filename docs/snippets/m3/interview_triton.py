@@ -38,8 +38,7 @@ def check_kernels() -> None:
             seq_lens=torch.tensor(seq_lens, dtype=torch.int32),
             block_tables=torch.tensor([t + [0] * (width - len(t)) for t in tables], dtype=torch.int32),
             query_start_loc=torch.tensor(starts, dtype=torch.int32), query_start_loc_host=starts,
-            seq_lens_host=seq_lens, max_query_len=max(q_lens), max_seq_len=max(seq_lens),
-            block_size=bs)
+            seq_lens_host=seq_lens, max_query_len=max(q_lens), max_seq_len=max(seq_lens))
 
     # --8<-- [start:agree]
     torch.manual_seed(0)

@@ -114,6 +114,19 @@ def _kv_tile_offsets(block_table_row, positions, valid, kv_head, dims,
 
 
 @triton.jit
+def _load_kv_tile(k_cache_ptr, v_cache_ptr, table_row, positions, valid, kv_head, dims, dim_mask,
+                  stride_b, stride_o, stride_h, BLOCK_SIZE: tl.constexpr, dtype: tl.constexpr):
+    """One tile of K and V ``[len(positions), len(dims)]`` gathered through the block table
+    (masked positions read as 0), cast to the queries' ``dtype``."""
+    offsets = _kv_tile_offsets(table_row, positions, valid, kv_head, dims,
+                               stride_b, stride_o, stride_h, BLOCK_SIZE)
+    kv_mask = valid[:, None] & dim_mask[None, :]
+    k = tl.load(k_cache_ptr + offsets, mask=kv_mask, other=0.0).to(dtype)
+    v = tl.load(v_cache_ptr + offsets, mask=kv_mask, other=0.0).to(dtype)
+    return k, v
+
+
+@triton.jit
 def _online_softmax_step(acc, m_i, l_i, scores, v, DOT_PRECISION: tl.constexpr):
     """Fold one tile of (base-2, already scaled and masked) scores and its values into the
     running maximum ``m_i``, denominator ``l_i`` and unnormalised output ``acc``."""
@@ -189,11 +202,8 @@ def _paged_decode_kernel(
     for tile_start in range(start, end, BLOCK_N):
         positions = tile_start + tl.arange(0, BLOCK_N)
         valid = positions < end
-        offsets = _kv_tile_offsets(table_row, positions, valid, kv_head, dims,
-                                   stride_cb, stride_co, stride_ch, BLOCK_SIZE)
-        kv_mask = valid[:, None] & dim_mask[None, :]
-        k = tl.load(k_cache_ptr + offsets, mask=kv_mask, other=0.0).to(q.dtype)
-        v = tl.load(v_cache_ptr + offsets, mask=kv_mask, other=0.0).to(q.dtype)
+        k, v = _load_kv_tile(k_cache_ptr, v_cache_ptr, table_row, positions, valid, kv_head,
+                             dims, dim_mask, stride_cb, stride_co, stride_ch, BLOCK_SIZE, q.dtype)
         scores = tl.dot(q, tl.trans(k), input_precision=DOT_PRECISION) * scale_log2
         scores = tl.where(valid[None, :], scores, float("-inf"))
         acc, m_i, l_i = _online_softmax_step(acc, m_i, l_i, scores, v, DOT_PRECISION)
@@ -361,11 +371,8 @@ def _paged_prefill_kernel(
     for tile_start in range(0, kv_end, BLOCK_N):
         positions = tile_start + tl.arange(0, BLOCK_N)
         valid = positions < kv_end
-        offsets = _kv_tile_offsets(table_row, positions, valid, kv_head, dims,
-                                   stride_cb, stride_co, stride_ch, BLOCK_SIZE)
-        kv_mask = valid[:, None] & dim_mask[None, :]
-        k = tl.load(k_cache_ptr + offsets, mask=kv_mask, other=0.0).to(q.dtype)
-        v = tl.load(v_cache_ptr + offsets, mask=kv_mask, other=0.0).to(q.dtype)
+        k, v = _load_kv_tile(k_cache_ptr, v_cache_ptr, table_row, positions, valid, kv_head,
+                             dims, dim_mask, stride_cb, stride_co, stride_ch, BLOCK_SIZE, q.dtype)
         scores = tl.dot(q, tl.trans(k), input_precision=DOT_PRECISION) * scale_log2
         causal = (positions[None, :] <= q_pos[:, None]) & valid[None, :]
         scores = tl.where(causal, scores, float("-inf"))
