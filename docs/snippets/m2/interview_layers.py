@@ -147,6 +147,11 @@ tiled = F.scaled_dot_product_attention(q, k.repeat(group, 1, 1), v.repeat(group,
 assert not torch.allclose(gqa, tiled)
 # The KV cache stores only the Hk heads: a quarter of the bytes of full multi-head attention.
 assert k.numel() * 4 == k.repeat_interleave(group, dim=0).numel()
+# Decode has one query per head, so a group's query heads can instead be `group` query *rows*
+# of their one KV head: a plain SDPA call that reads each KV head once (main's decode does this).
+q1 = torch.randn(H, 1, D)
+packed = F.scaled_dot_product_attention(q1.view(Hk, group, D), k, v).view(H, 1, D)
+torch.testing.assert_close(packed, F.scaled_dot_product_attention(q1, k, v, enable_gqa=True))
 # --8<-- [end:gqa]
 
 

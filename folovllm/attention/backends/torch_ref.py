@@ -39,8 +39,13 @@ def prefill_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, k_cache
     When the new tokens are the whole context (always, in M3) they are attended directly; when
     a prefix is already cached (M4, M5) the context is gathered from the blocks and query ``i``
     of ``q_len`` sees positions up to ``seq_len - q_len + i``. One SDPA call per sequence.
+    The KV heads are repeated for their query heads first: on CPU (torch 2.13), SDPA with
+    ``enable_gqa=True`` takes its unfused math path, while repeated heads keep it on the fused
+    flash kernel, which is faster once a prompt has more than about a hundred tokens.
     """
     out = torch.empty_like(q)
+    group = q.shape[1] // k.shape[1]
+    k, v = k.repeat_interleave(group, 1), v.repeat_interleave(group, 1)
     starts = md.query_start_loc_host
     for i, seq_len in enumerate(md.seq_lens_host):
         s, e = starts[i], starts[i + 1]
@@ -48,12 +53,14 @@ def prefill_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, k_cache
             keys, values, mask, causal = k[s:e], v[s:e], None, True
         else:
             keys = gather_context(k_cache, md.block_tables[i], seq_len).to(q.dtype)
+            keys = keys.repeat_interleave(group, 1)
             values = gather_context(v_cache, md.block_tables[i], seq_len).to(q.dtype)
+            values = values.repeat_interleave(group, 1)
             mask = torch.ones(e - s, seq_len, dtype=torch.bool, device=q.device).tril(seq_len - (e - s))
             causal = False
         out[s:e] = F.scaled_dot_product_attention(
             q[s:e].transpose(0, 1), keys.transpose(0, 1), values.transpose(0, 1),
-            attn_mask=mask, is_causal=causal, scale=scale, enable_gqa=True).transpose(0, 1)
+            attn_mask=mask, is_causal=causal, scale=scale).transpose(0, 1)
     return out
 # --8<-- [end:prefill]
 
@@ -66,13 +73,19 @@ def decode_attention(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tens
     Gathers the blocks of the block tables (``[S, B * block_size, Hk, D]``, a copy) and masks
     the positions past each sequence's length, so a short sequence pays for the longest one's
     table width; the Triton decode kernel reads only each sequence's own blocks, in place.
+    Two choices make it cheaper on CPU without changing what it computes: ``index_select``
+    copies the blocks (measured about 2.5x faster there than indexing with ``cache[tables]``),
+    and the ``G`` query heads that share a KV head are viewed as ``G`` query *rows* of that one
+    head, ``[S, Hk, G, D]``, so a plain SDPA call reads each KV head once, as the Triton kernel's
+    packing does, instead of once per query head.
     """
-    tables = md.block_tables[:, : -(-md.max_seq_len // k_cache.shape[1])]
-    keys = k_cache[tables].flatten(1, 2)          # [S, L, Hk, D]
-    values = v_cache[tables].flatten(1, 2)
+    s, hk = q.shape[0], k_cache.shape[2]
+    tables = md.block_tables[:, : -(-md.max_seq_len // k_cache.shape[1])].flatten()
+    keys = k_cache.index_select(0, tables).view(s, -1, hk, k_cache.shape[3])   # [S, L, Hk, D]
+    values = v_cache.index_select(0, tables).view(s, -1, hk, v_cache.shape[3])
     valid = torch.arange(keys.shape[1], device=q.device)[None, :] < md.seq_lens[:, None]
     out = F.scaled_dot_product_attention(
-        q.unsqueeze(2), keys.transpose(1, 2).to(q.dtype), values.transpose(1, 2).to(q.dtype),
-        attn_mask=valid[:, None, None, :], scale=scale, enable_gqa=True)
-    return out.squeeze(2)
+        q.reshape(s, hk, -1, q.shape[2]), keys.transpose(1, 2).to(q.dtype),
+        values.transpose(1, 2).to(q.dtype), attn_mask=valid[:, None, None, :], scale=scale)
+    return out.reshape(q.shape)
 # --8<-- [end:decode]
