@@ -17,7 +17,7 @@ from folovllm.attention.metadata import AttentionMetadata
 from folovllm.model_executor.layers.activation import SiluAndMul
 from folovllm.model_executor.layers.attention import Attention
 from folovllm.model_executor.layers.layernorm import RMSNorm
-from folovllm.model_executor.layers.linear import MergedLinear, QKVLinear
+from folovllm.model_executor.layers.linear import Linear, MergedLinear, QKVLinear
 from folovllm.model_executor.layers.rotary_embedding import RotaryEmbedding, rope_parameters
 
 
@@ -33,7 +33,7 @@ class LlamaAttention(nn.Module):
         self.head_dim = head_dim_of(cfg)
         self.qkv_proj = QKVLinear(cfg.hidden_size, self.head_dim, self.num_heads,
                                   self.num_kv_heads, bias=qkv_bias)
-        self.o_proj = nn.Linear(self.num_heads * self.head_dim, cfg.hidden_size,
+        self.o_proj = Linear(self.num_heads * self.head_dim, cfg.hidden_size,
                                 bias=getattr(cfg, "attention_bias", False))
         # Qwen3 normalises each head's query and key before the rotation.
         self.q_norm = RMSNorm(self.head_dim, cfg.rms_norm_eps) if qk_norm else None
@@ -62,7 +62,7 @@ class LlamaMLP(nn.Module):
         bias = getattr(cfg, "mlp_bias", False)
         self.gate_up_proj = MergedLinear(cfg.hidden_size, cfg.intermediate_size, bias=bias)
         self.act_fn = SiluAndMul()
-        self.down_proj = nn.Linear(cfg.intermediate_size, cfg.hidden_size, bias=bias)
+        self.down_proj = Linear(cfg.intermediate_size, cfg.hidden_size, bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.down_proj(self.act_fn(self.gate_up_proj(x)))
@@ -131,7 +131,7 @@ class LlamaForCausalLM(nn.Module):
         qkv_bias = self.QKV_BIAS or bool(getattr(cfg, "attention_bias", False))
         self.model = LlamaModel(cfg, qkv_bias, self.QK_NORM)
         self.tie_word_embeddings = bool(getattr(cfg, "tie_word_embeddings", False))
-        self.lm_head = nn.Linear(cfg.hidden_size, cfg.vocab_size, bias=False)
+        self.lm_head = Linear(cfg.hidden_size, cfg.vocab_size, bias=False)
         if self.tie_word_embeddings:
             self.lm_head.weight = self.model.embed_tokens.weight
 
