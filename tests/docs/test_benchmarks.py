@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from folovllm.benchmarks.gemm import format_table as format_gemm_table
 from folovllm.benchmarks.kernels import decode_bytes
 from folovllm.benchmarks.kernels import format_table as format_kernel_table
 from folovllm.benchmarks.ladder import format_ladder, render_ladder_svg
@@ -22,10 +23,11 @@ _JSON = [p for p in _ALL if "results" in json.loads(p.read_text())]      # one b
 _LADDERS = [p for p in _ALL if "rungs" in json.loads(p.read_text())]   # one rung per tag
 _MEMORY = [p for p in _ALL if json.loads(p.read_text()).get("benchmark") == "kv-concurrency"]
 _KERNELS = [p for p in _ALL if "decode_gbps" in json.loads(p.read_text())]
+_GEMM = [p for p in _ALL if json.loads(p.read_text()).get("benchmark") == "cpu-gemm"]
 
 
 def test_every_results_file_is_of_a_known_kind() -> None:
-    assert set(_ALL) == set(_JSON) | set(_LADDERS) | set(_MEMORY) | set(_KERNELS)
+    assert set(_ALL) == set(_JSON) | set(_LADDERS) | set(_MEMORY) | set(_KERNELS) | set(_GEMM)
 
 
 def test_there_are_results() -> None:
@@ -107,6 +109,15 @@ def test_kernel_results_are_consistent_and_rendered(path: Path) -> None:
     assert result["command"].startswith("python -m folovllm.benchmarks.kernels")
 
 
+@pytest.mark.parametrize("path", _GEMM, ids=lambda p: p.name)
+def test_gemm_results_are_consistent_and_rendered(path: Path) -> None:
+    result = json.loads(path.read_text())
+    assert (RESULT_TABLES / f"{path.stem}.md").read_text() == format_gemm_table(result)
+    for r in result["rows"]:
+        assert r["speedup"] == pytest.approx(r["f_linear_ms"] / r["onednn_ms"], abs=0.01)
+    assert result["command"].startswith("python -m folovllm.benchmarks.gemm")
+
+
 def _measured_strings() -> set[str]:
     """Every way a results number may appear on a page (as the tables format them)."""
     out: set[str] = set()
@@ -123,6 +134,9 @@ def _measured_strings() -> set[str]:
     for path in _KERNELS:
         r = json.loads(path.read_text())
         out |= {f"{r['copy_gbps']:.0f}", f"{r['decode_us']:.1f}", f"{r['decode_gbps']:.0f}"}
+    for path in _GEMM:
+        for r in json.loads(path.read_text())["rows"]:
+            out |= {f"{r['f_linear_ms']:.1f}", f"{r['onednn_ms']:.1f}", f"{r['speedup']:.2f}x"}
     for path in _MEMORY:
         for case in json.loads(path.read_text())["cases"]:
             m2, m3 = case["rows"]
