@@ -4,9 +4,10 @@ On a CPU a decode step is mostly matmuls (``python -m folovllm.benchmarks.profil
 cpu``), so the library that runs them sets the engine's speed. This times one forward pass worth
 of them, every layer's Q/K/V, output, gate/up and down projection plus the LM head, each layer
 with its own random float32 weights so that they stream from memory as a real model's do. Both
-sides get the same inputs and weights: ``F.linear`` (MKL's sgemm, in PyTorch's CPU builds) and
-``folovllm.model_executor.layers.linear.linear`` (oneDNN). Rows are tokens in the batch: a
-decode step has one per running sequence, a prefill one per prompt token.
+sides get the same inputs and weights: ``F.linear`` (MKL's sgemm, in PyTorch's x86 CPU builds)
+and ``onednn_linear``, which ``folovllm.model_executor.layers.linear.linear`` calls for float32
+on x86-64 CPUs. Rows are tokens in the batch: a decode step has one per running sequence, a
+prefill one per prompt token.
 
     python -m folovllm.benchmarks.gemm --rows 1,16,32,512 --output-json cpu-gemm.json
 """
@@ -25,7 +26,7 @@ from typing import Callable
 import torch
 
 from folovllm.config import ModelConfig
-from folovllm.model_executor.layers.linear import HAS_ONEDNN, linear
+from folovllm.model_executor.layers.linear import HAS_ONEDNN, onednn_linear
 
 
 def layer_shapes(config: ModelConfig) -> list[tuple[int, int]]:
@@ -74,7 +75,7 @@ def run(config: ModelConfig, rows: list[int], repeats: int, command: str) -> dic
         for m in rows:
             inputs = {k: torch.randn(m, k, generator=gen) for k in {w.shape[1] for w in weights}}
             f_ms = _forward_ms(torch.nn.functional.linear, weights, inputs, repeats)
-            d_ms = _forward_ms(linear, weights, inputs, repeats)
+            d_ms = _forward_ms(onednn_linear, weights, inputs, repeats)
             out.append({"rows": m, "f_linear_ms": round(f_ms, 2), "onednn_ms": round(d_ms, 2),
                         "speedup": round(f_ms / d_ms, 2)})
     return {

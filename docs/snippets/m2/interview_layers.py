@@ -15,8 +15,8 @@ from folovllm.attention.backends.torch_ref import decode_attention, prefill_atte
 from folovllm.attention.metadata import AttentionMetadata
 from folovllm.model_executor.layers.activation import SiluAndMul
 from folovllm.model_executor.layers.layernorm import RMSNorm
-from folovllm.model_executor.layers.linear import (HAS_ONEDNN, MergedLinear, QKVLinear, linear,
-                                                   use_onednn)
+from folovllm.model_executor.layers.linear import (ONEDNN_LINEAR, MergedLinear, QKVLinear,
+                                                   linear, use_onednn)
 from folovllm.model_executor.layers.rotary_embedding import (
     RotaryEmbedding,
     default_inv_freq,
@@ -229,8 +229,8 @@ for i, (slot, n) in enumerate([(2, 4), (0, 2)]):      # each row: its own slot, 
 
 # --8<-- [start:onednn]
 x, w = torch.randn(32, 576), torch.randn(1536, 576)    # 32 decode rows, the default model's width
-# float32 on the CPU goes to oneDNN (when the build has it); other dtypes and devices to F.linear.
-assert use_onednn(x, w) == HAS_ONEDNN and not use_onednn(x.bfloat16(), w.bfloat16())
+# float32 on an x86-64 CPU goes to oneDNN (when the build has it); everything else to F.linear.
+assert use_onednn(x, w) == ONEDNN_LINEAR and not use_onednn(x.bfloat16(), w.bfloat16())
 ours, default = linear(x, w), F.linear(x, w)            # oneDNN vs MKL's sgemm
 # The same products summed in another order: equal to float32 rounding, not bit for bit.
 torch.testing.assert_close(ours, default, rtol=1e-5, atol=1e-4)

@@ -8,22 +8,33 @@ knows where each checkpoint tensor goes. Tensor parallelism (M7) will shard thes
 
 from __future__ import annotations
 
+import platform
+
 import torch
 from torch import nn
 
 HAS_ONEDNN = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn,
                                                                "_linear_pointwise")
+# Where float32 CPU matmuls go to oneDNN: x86-64, the only kind of CPU it was measured on.
+ONEDNN_LINEAR = HAS_ONEDNN and platform.machine().lower() in ("x86_64", "amd64")
 
 
 # --8<-- [start:linear]
+def onednn_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None
+                  ) -> torch.Tensor:
+    """``F.linear`` computed by oneDNN's matmul: a private PyTorch op, which PyTorch's own
+    Inductor compiler also emits for linear layers on the CPU."""
+    return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
+
+
 def use_onednn(x: torch.Tensor, weight: torch.Tensor) -> bool:
-    """Whether :func:`linear` hands this matmul to oneDNN: float32 on the CPU."""
-    return HAS_ONEDNN and x.device.type == "cpu" and x.dtype == weight.dtype == torch.float32
+    """Whether :func:`linear` hands this matmul to oneDNN: float32 on an x86-64 CPU."""
+    return ONEDNN_LINEAR and x.device.type == "cpu" and x.dtype == weight.dtype == torch.float32
 
 
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None
            ) -> torch.Tensor:
-    """``x @ weight.T (+ bias)``, as ``F.linear``, through oneDNN for float32 on the CPU.
+    """``x @ weight.T (+ bias)``, as ``F.linear``, through oneDNN for float32 on an x86-64 CPU.
 
     Why: PyTorch's CPU ``F.linear`` in float32 calls MKL's sgemm, whose fastest kernels are
     tuned for Intel processors; oneDNN, also inside PyTorch, picks its kernels by instruction set
@@ -33,7 +44,7 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     last bits, as ``F.linear``'s own do between batch sizes.
     """
     if use_onednn(x, weight):
-        return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
+        return onednn_linear(x, weight, bias)
     return nn.functional.linear(x, weight, bias)
 
 
