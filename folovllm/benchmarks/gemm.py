@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import platform
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 
+from folovllm.benchmarks import report
 from folovllm.config import ModelConfig
 from folovllm.model_executor.layers.linear import HAS_ONEDNN, onednn_linear
 
@@ -126,10 +126,7 @@ def main(argv: list[str] | None = None) -> None:
         result = run(config, rows, args.repeats, command)
     except ValueError as e:
         parser.error(str(e))
-    print(format_table(result))
-    if args.output_json:
-        args.output_json.parent.mkdir(parents=True, exist_ok=True)
-        args.output_json.write_text(json.dumps(result, indent=2) + "\n")
+    report(format_table(result), result, args.output_json)
 
 
 if __name__ == "__main__":

@@ -17,13 +17,14 @@ from __future__ import annotations
 import argparse
 import datetime
 import itertools
-import json
 import statistics
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
 import torch
+
+from folovllm.benchmarks import report
 
 NUM_HEADS, NUM_KV_HEADS, HEAD_DIM = 16, 8, 128  # Qwen3-0.6B
 COPY_BYTES = 1 << 30
@@ -162,10 +163,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("needs a CUDA GPU")
     command = " ".join(["python -m folovllm.benchmarks.kernels", *argv])
     result = run(args.batch, args.context, args.block_size, args.sweep, command)
-    print(format_table(result))
-    if args.output_json:
-        args.output_json.parent.mkdir(parents=True, exist_ok=True)
-        args.output_json.write_text(json.dumps(result, indent=2) + "\n")
+    report(format_table(result), result, args.output_json)
 
 
 if __name__ == "__main__":

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import shlex
 import statistics
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from folovllm.benchmarks import report
 from folovllm.config import ModelConfig, SchedulerConfig
 from folovllm.core.kv_cache_manager import KVCacheManager, cdiv
 from folovllm.core.scheduler import Scheduler
@@ -56,7 +56,7 @@ def simulate(prompt_lens: list[int], output_lens: list[int], num_blocks: int, bl
                                       max_num_batched_tokens=max_num_batched_tokens),
                       KVCacheManager(num_blocks, block_size))
     params = SamplingParams(temperature=0, ignore_eos=True)
-    for i, (p, n) in enumerate(zip(prompt_lens, output_lens)):
+    for i, p in enumerate(prompt_lens):
         sched.add_request(Request.create(str(i), None, [1] * p, params, first_seq_id=i))
     target = {i: n for i, n in enumerate(output_lens)}
     running, busy, steps = [], [], 0
@@ -145,9 +145,7 @@ def main(argv: list[str] | None = None) -> dict:
         "command": shlex.join(["python", "-m", "folovllm.benchmarks.memory", *(argv or sys.argv[1:])]),
         "cases": cases,
     }
-    print(format_memory_table(result), end="")
-    if args.output_json:
-        Path(args.output_json).write_text(json.dumps(result, indent=2) + "\n")
+    report(format_memory_table(result), result, args.output_json)
     return result
 
 

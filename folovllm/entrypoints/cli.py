@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import folovllm
+from folovllm.benchmarks import report
 
 
 def _add_model_args(p: argparse.ArgumentParser) -> None:
@@ -136,16 +136,6 @@ def _csv(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
-def _report(table: str, result: dict, output_json: str | None) -> int:
-    """Print a benchmark's table and, when asked, write its results file."""
-    print(table)
-    if output_json:
-        Path(output_json).parent.mkdir(parents=True, exist_ok=True)
-        Path(output_json).write_text(json.dumps(result, indent=2) + "\n")
-        print(f"results written to {output_json}")
-    return 0
-
-
 def _cmd_bench(args: argparse.Namespace) -> int:
     from folovllm.benchmarks.throughput import Workload, format_table, run_throughput
 
@@ -164,7 +154,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if args.gpu_memory_utilization is not None:
         model_kwargs["gpu_memory_utilization"] = args.gpu_memory_utilization
     result = run_throughput(model_kwargs, workload, engines, command=args.command_line).to_dict()
-    return _report(format_table(result), result, args.output_json)
+    report(format_table(result), result, args.output_json)
+    return 0
 
 
 def _cmd_ladder(args: argparse.Namespace) -> int:
@@ -182,7 +173,8 @@ def _cmd_ladder(args: argparse.Namespace) -> int:
         return 0
     trees = Path(args.trees) if args.trees else None
     result = run_ladder(repo, tags, ladder_args, command=args.command_line, trees=trees)
-    return _report(format_ladder(result), result, args.output_json)
+    report(format_ladder(result), result, args.output_json)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:

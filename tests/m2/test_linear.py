@@ -11,8 +11,14 @@ import torch.nn.functional as F
 
 from folovllm.benchmarks import gemm
 from folovllm.config import ModelConfig
-from folovllm.model_executor.layers.linear import (HAS_ONEDNN, ONEDNN_LINEAR, Linear, linear,
-                                                   onednn_linear, use_onednn)
+from folovllm.model_executor.layers.linear import (
+    HAS_ONEDNN,
+    ONEDNN_LINEAR,
+    Linear,
+    linear,
+    onednn_linear,
+    use_onednn,
+)
 
 needs_onednn = pytest.mark.skipif(not HAS_ONEDNN, reason="this PyTorch build has no oneDNN")
 

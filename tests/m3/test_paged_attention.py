@@ -73,7 +73,7 @@ def test_prefill_then_decodes_match_naive(block_size, heads) -> None:
         torch.testing.assert_close(out[s:e], naive_attention(q[s:e], k[s:e], v[s:e]).float())
         stored = torch_ref.gather_context(k_cache, md.block_tables[i], lens[i])
         torch.testing.assert_close(stored, k[s:e])   # each token at its slot
-    for step in range(3):                            # decodes: the context lives in the cache
+    for _ in range(3):                               # decodes: the context lives in the cache
         lens = [n + 1 for n in lens]
         q1, k1, v1 = (torch.randn(len(lens), h, D, generator=gen) for h in (H, Hk, Hk))
         md = paged_metadata(tables, lens, [1] * len(lens), block_size, is_prefill=False)
