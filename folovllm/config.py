@@ -121,7 +121,10 @@ class ModelConfig:
     seed: int = 0
     load_format: str = "auto"
     skip_tokenizer_init: bool = False
-    enforce_eager: bool = False
+    # CUDA graphs arrive in M6; until then every step runs eagerly, and the only honest value
+    # is True (a False that changed nothing would let a user believe graphs were in use)
+    enforce_eager: bool = True
+    max_logprobs: int = 20   # the most top log-probabilities a request may ask for (vLLM's)
     device: str = "auto"
     model_impl: str = "folovllm"
     attention_backend: str = "auto"
@@ -135,6 +138,10 @@ class ModelConfig:
         check_int("seed", self.seed)
         check_bool("skip_tokenizer_init", self.skip_tokenizer_init)
         check_bool("enforce_eager", self.enforce_eager)
+        if not self.enforce_eager:
+            raise _fail("enforce_eager", False, "CUDA graphs are not implemented yet (they arrive "
+                        "in M6) and every step runs eagerly; leave it True")
+        check_int("max_logprobs", self.max_logprobs, 0)
         check_choice("model_impl", self.model_impl, MODEL_IMPLS)
         check_choice("attention_backend", self.attention_backend, ATTENTION_BACKENDS)
         self.device = str(resolve_device(self.device))
@@ -160,7 +167,11 @@ class ModelConfig:
                 f"model={self.model!r} is invalid: architecture {archs} is not supported; "
                 f"supported: {list(SUPPORTED_ARCHITECTURES)}"
             )
-        return AutoConfig.from_pretrained(self.model)
+        try:
+            return AutoConfig.from_pretrained(self.model)
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise ValueError(f"model={self.model!r} is invalid: transformers cannot read its "
+                             f"config.json ({type(error).__name__}: {error})") from error
 
     @property
     def checkpoint_dtype(self) -> torch.dtype:
@@ -302,6 +313,9 @@ class ParallelConfig:
 
     def __post_init__(self) -> None:
         check_int("tensor_parallel_size", self.tensor_parallel_size, 1)
+        if self.tensor_parallel_size > 1:
+            raise _fail("tensor_parallel_size", self.tensor_parallel_size,
+                        "tensor parallelism is not implemented yet (it arrives in M7); leave it 1")
 
 
 # --8<-- [start:engine_config]
@@ -315,7 +329,7 @@ class EngineConfig:
     parallel_config: ParallelConfig
 
     def __post_init__(self) -> None:
-        m, s, p = self.model_config, self.scheduler_config, self.parallel_config
+        m, s = self.model_config, self.scheduler_config
         if s.max_num_batched_tokens is None:
             s.max_num_batched_tokens = max(m.max_model_len, 8192)
         if s.max_num_batched_tokens < s.max_num_seqs:
@@ -328,13 +342,6 @@ class EngineConfig:
                 f"prefill it must be >= max_model_len={m.max_model_len} so that one step can hold "
                 "a whole prompt; raise it or lower max_model_len (chunked prefill, which lifts this "
                 "rule, arrives in M5)"
-            )
-        tp = p.tensor_parallel_size
-        if m.num_attention_heads % tp or (m.num_kv_heads % tp and tp % m.num_kv_heads):
-            raise ValueError(
-                f"tensor_parallel_size={tp} is invalid: it must divide num_attention_heads="
-                f"{m.num_attention_heads}, and divide or be a multiple of num_kv_heads="
-                f"{m.num_kv_heads}"
             )
 
     @property

@@ -67,7 +67,11 @@ class CompletionOutput:
 
 @dataclass
 class RequestOutput:
-    """The result for one prompt: its tokens, its ``n`` completions and its timing."""
+    """The result for one prompt: its tokens, its ``n`` completions and its timing.
+
+    ``error`` says why a request finished with ``finish_reason="abort"`` without being aborted
+    by its caller: the model step or the output processing failed on it (the other requests of
+    that step are unaffected)."""
 
     request_id: str
     prompt: str | None
@@ -76,3 +80,4 @@ class RequestOutput:
     outputs: list[CompletionOutput]
     finished: bool
     metrics: RequestMetrics | None = None
+    error: str | None = None

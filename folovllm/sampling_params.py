@@ -22,8 +22,6 @@ SAMPLING_EPS = 1e-5
 # Below this (but above 0) the logits / temperature division overflows in half precision, so
 # vLLM raises such temperatures to it.
 MIN_TEMPERATURE = 1e-2
-# How many top log-probabilities a request may ask for (vLLM's default ``max_logprobs``).
-MAX_LOGPROBS = 20
 
 
 class SamplingType(enum.IntEnum):
@@ -116,7 +114,7 @@ class SamplingParams:
         if SAMPLING_EPS <= self.temperature < MIN_TEMPERATURE:
             self.temperature = MIN_TEMPERATURE
         self.top_p = _check_float("top_p", self.top_p, 0.0, 1.0, lo_open=True)
-        check_int("top_k", self.top_k, -1)
+        check_int("top_k", self.top_k, -1)  # the engine bounds it by the vocabulary
         if self.top_k == -1:
             self.top_k = 0
         self.min_p = _check_float("min_p", self.min_p, 0.0, 1.0)
@@ -134,9 +132,9 @@ class SamplingParams:
         if self.max_tokens is not None:
             check_int("max_tokens", self.max_tokens, 1)
         check_int("min_tokens", self.min_tokens, 0, self.max_tokens)
-        for name in ("logprobs", "prompt_logprobs"):
+        for name in ("logprobs", "prompt_logprobs"):  # the engine's max_logprobs bounds them
             if getattr(self, name) is not None:
-                check_int(name, getattr(self, name), 0, MAX_LOGPROBS)
+                check_int(name, getattr(self, name), 0)
         check_bool("skip_special_tokens", self.skip_special_tokens)
         check_bool("include_stop_str_in_output", self.include_stop_str_in_output)
         if self.temperature < SAMPLING_EPS:

@@ -173,6 +173,7 @@ class Request:
     sampling_params: SamplingParams
     seqs: list[Sequence]
     metrics: RequestMetrics
+    error: str | None = None  # why the engine failed it (finish_reason "abort"), if it did
 
     # --8<-- [start:request_create]
     @classmethod

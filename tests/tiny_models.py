@@ -74,17 +74,19 @@ def build_tokenizer(out_dir: Path):
     return fast
 
 
-def build_tiny_model(name: str, out_dir: Path, seed: int = 0) -> Path:
-    """Write the tiny ``name`` model (random weights, seeded) with its tokenizer into ``out_dir``."""
+def build_tiny_model(name: str, out_dir: Path, seed: int = 0, **config_overrides) -> Path:
+    """Write the tiny ``name`` model (random weights, seeded) with its tokenizer into ``out_dir``;
+    ``config_overrides`` change its config (``vocab_size`` larger than the tokenizer, another
+    ``hidden_act``, a rope scaling, ...)."""
     from transformers import AutoConfig, AutoModelForCausalLM
 
     out_dir.mkdir(parents=True, exist_ok=True)
     tok = build_tokenizer(out_dir)
-    overrides = {**_COMMON, **TINY_CONFIGS[name]}
+    overrides = {**_COMMON, **TINY_CONFIGS[name], "vocab_size": len(tok), **config_overrides}
     model_type = overrides.pop("model_type")
     config = AutoConfig.for_model(
-        model_type, vocab_size=len(tok), bos_token_id=tok.bos_token_id,
-        eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, **overrides,
+        model_type, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id, **overrides,
     )
     torch.manual_seed(seed)
     model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)

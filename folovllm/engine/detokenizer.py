@@ -35,15 +35,24 @@ class IncrementalDetokenizer:
     def __init__(self, tokenizer: Any) -> None:
         self.tokenizer = tokenizer
 
+    def _tokens(self, ids: list[int], skip_special_tokens: bool) -> list[str]:
+        """The token strings of ``ids``. A model's embedding often has more rows than its
+        tokenizer has tokens (Qwen2.5 and Qwen3: 151,936 rows for about 151,665 tokens); an id
+        the tokenizer does not know has no text, exactly as ``tokenizer.decode`` treats it."""
+        tokens = self.tokenizer.convert_ids_to_tokens(ids, skip_special_tokens=skip_special_tokens)
+        return [t for t in tokens if t is not None]
+
     def init_state(self, prompt_token_ids: list[int] | tuple[int, ...],
                    skip_special_tokens: bool) -> DetokenizerState:
-        tokens = self.tokenizer.convert_ids_to_tokens(
-            list(prompt_token_ids), skip_special_tokens=skip_special_tokens)
+        tokens = self._tokens(list(prompt_token_ids), skip_special_tokens)
         return DetokenizerState(tokens, max(len(tokens) - INITIAL_OFFSET, 0), len(tokens))
 
     def step(self, state: DetokenizerState, token_id: int, skip_special_tokens: bool) -> str:
-        """Append ``token_id`` and return the text it completes ("" while a character is partial)."""
-        new = self.tokenizer.convert_ids_to_tokens([token_id], skip_special_tokens=skip_special_tokens)
+        """Append ``token_id`` and return the text it completes ("" while a character is partial,
+        or for an id without text)."""
+        new = self._tokens([token_id], skip_special_tokens)
+        if not new:
+            return ""
         state.tokens.extend(new)
         to_string = self.tokenizer.convert_tokens_to_string
         prefix_text = to_string(state.tokens[state.prefix_offset:state.read_offset])

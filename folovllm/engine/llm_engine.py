@@ -16,9 +16,9 @@ comparisons; the scheduler then admits new sequences only when nothing runs).
 
 from __future__ import annotations
 
-import copy
 import itertools
 import json
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -27,8 +27,9 @@ import torch
 
 from folovllm.config import EngineArgs, EngineConfig
 from folovllm.core.kv_cache_manager import KVCacheManager, cdiv
-from folovllm.core.scheduler import ScheduledSeq, Scheduler
+from folovllm.core.scheduler import ScheduledSeq, Scheduler, SchedulerOutput
 from folovllm.engine.detokenizer import DetokenizerState, IncrementalDetokenizer
+from folovllm.engine.processor import ProcessedRequest, Processor, PromptType
 from folovllm.engine.stop_checker import StopChecker
 from folovllm.model_executor.layers.sampler import (
     Sampler,
@@ -43,8 +44,7 @@ from folovllm.sequence import Logprob, Request, Sequence, SequenceStatus
 from folovllm.worker.hf_runner import HFModelRunner
 from folovllm.worker.model_runner import ModelRunner
 
-# A prompt: text, or a dict with "prompt" (text) or "prompt_token_ids".
-PromptType = str | dict[str, Any]
+logger = logging.getLogger(__name__)
 
 
 def generation_eos_ids(model_dir: str) -> list[int]:
@@ -86,6 +86,8 @@ class LLMEngine:
             self.runner = ModelRunner(config)
             num_blocks = self.runner.num_blocks
         self.kv_cache_manager = KVCacheManager(num_blocks, block_size)
+        self.processor = Processor(config, self.tokenizer, self.eos_token_id, self.extra_eos_ids,
+                                   num_kv_blocks=num_blocks)
         self.scheduler = Scheduler(config.scheduler_config, self.kv_cache_manager,
                                    static_batching=mc.model_impl == "transformers")
         # high-water marks for benchmarks: sequences running at once (what paging raises) and
@@ -109,80 +111,29 @@ class LLMEngine:
         return cls(EngineArgs.from_kwargs(**kwargs).create_engine_config())
 
     # ---- requests -----------------------------------------------------------------------
-    def process_prompt(self, prompt: PromptType) -> tuple[str | None, list[int]]:
-        """Validate one prompt and return ``(text, token ids)``; raises ValueError before any work."""
-        if isinstance(prompt, str):
-            text, ids = prompt, None
-        elif isinstance(prompt, dict) and ("prompt" in prompt or "prompt_token_ids" in prompt):
-            text, ids = prompt.get("prompt"), prompt.get("prompt_token_ids")
-        else:
-            raise ValueError(f"prompt={prompt!r} is invalid: expected a string or a dict with "
-                             "'prompt' or 'prompt_token_ids'")
-        if ids is None:
-            if not isinstance(text, str) or not text:
-                raise ValueError(f"prompt={text!r} is invalid: must be a non-empty string")
-            if self.tokenizer is None:
-                raise ValueError("text prompts need a tokenizer, but skip_tokenizer_init=True: "
-                                 "pass {'prompt_token_ids': [...]}")
-            ids = self.tokenizer(text).input_ids
-        vocab = self.config.model_config.vocab_size
-        if not isinstance(ids, (list, tuple)) or not ids:
-            raise ValueError(f"prompt_token_ids={ids!r} is invalid: must be a non-empty list of ints")
-        bad = [t for t in ids if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t < vocab]
-        if bad:
-            raise ValueError(f"prompt_token_ids contains {bad[:5]}: token ids must be ints in "
-                             f"[0, {vocab - 1}]")
-        max_len = self.config.model_config.max_model_len
-        if len(ids) >= max_len:
-            raise ValueError(f"the prompt has {len(ids)} tokens, but max_model_len={max_len} "
-                             "leaves no room to generate: shorten it or raise max_model_len")
-        kv = self.kv_cache_manager
-        if kv.num_blocks_for(len(ids)) > kv.num_blocks:
-            raise ValueError(
-                f"the prompt has {len(ids)} tokens, but the whole KV cache holds "
-                f"{kv.num_blocks * kv.block_size} ({kv.num_blocks} blocks of {kv.block_size}): "
-                "shorten it or give the cache more memory")
-        return text, list(ids)
-
-    def check_params(self, params: SamplingParams) -> None:
-        """What SamplingParams allows but this engine cannot do; raises ValueError."""
-        if not isinstance(params, SamplingParams):
-            raise ValueError(f"sampling_params={params!r} is invalid: expected SamplingParams")
-        if params.prompt_logprobs is not None:
-            raise ValueError("prompt_logprobs is not supported by this engine yet; leave it None")
-        if self.tokenizer is None and (params.stop or params.logprobs is not None):
-            raise ValueError("stop strings and logprobs need a tokenizer, but "
-                             "skip_tokenizer_init=True")
-        vocab = self.config.model_config.vocab_size
-        bad = [t for t in params.stop_token_ids or [] if not 0 <= t < vocab]
-        if bad:
-            raise ValueError(f"stop_token_ids contains {bad[:5]}: token ids must be in "
-                             f"[0, {vocab - 1}]")
-        max_seqs = self.config.scheduler_config.max_num_seqs
-        if params.best_of > max_seqs:
-            raise ValueError(f"best_of={params.best_of} is invalid: it must not exceed "
-                             f"max_num_seqs={max_seqs}")
-
     def add_request(self, prompt: PromptType, params: SamplingParams | None = None,
                     request_id: str | None = None) -> str:
         """Validate, tokenize and queue one prompt; returns its request id."""
-        params = SamplingParams() if params is None else params
-        self.check_params(params)
-        text, ids = self.process_prompt(prompt)
-        request_id = str(next(self._request_ids)) if request_id is None else request_id
+        return self.add_processed_request(self.processor.process(prompt, params), request_id)
+
+    def add_processed_request(self, processed: ProcessedRequest,
+                              request_id: str | None = None) -> str:
+        """Queue a request that ``self.processor`` has checked. An automatic id never collides
+        with one in use (a caller's own ``"0"`` included)."""
+        if request_id is None:
+            request_id = str(next(self._request_ids))
+            while request_id in self.requests:
+                request_id = str(next(self._request_ids))
+        elif not isinstance(request_id, str) or not request_id:
+            raise ValueError(f"request_id={request_id!r} is invalid: must be a non-empty string")
         if request_id in self.requests:
             raise ValueError(f"request_id={request_id!r} is invalid: already in use")
-        params = copy.copy(params)  # the engine's own copy: the caller's object is not touched
-        if not params.ignore_eos:
-            params.stop_token_ids = params.stop_token_ids + [
-                t for t in self.extra_eos_ids if t not in params.stop_token_ids]
-        params.all_stop_token_ids = set(params.stop_token_ids)
-        if not params.ignore_eos and self.eos_token_id is not None:
-            params.all_stop_token_ids.add(self.eos_token_id)
+        params = processed.params
         first = next(self._seq_ids)
         for _ in range(params.best_of - 1):
             next(self._seq_ids)
-        req = Request.create(request_id, text, ids, params, first, self.eos_token_id)
+        req = Request.create(request_id, processed.prompt, processed.prompt_token_ids, params,
+                             first, self.eos_token_id)
         self.requests[request_id] = req
         self.scheduler.add_request(req)
         return request_id
@@ -218,13 +169,71 @@ class LLMEngine:
         kv = self.kv_cache_manager
         self.peak_num_running = max(self.peak_num_running, len(self.scheduler.running))
         self.peak_blocks_used = max(self.peak_blocks_used, kv.num_blocks - kv.num_free_blocks())
-        logits = self.runner.execute_model(sched)
-        rows = [(s.request, s.seq) for s in sched.scheduled]
-        out = self.sampler(logits, self._sampling_metadata(rows))
-        outputs = capped + self._process_output(rows, out)
+        rows, out, failed = self._run_contained(sched)
+        outputs = capped + self._fail_requests(failed) + self._process_output(rows, out)
         self.scheduler.free_finished()  # their KV blocks are free for the very next step
         if isinstance(self.runner, HFModelRunner) and not self.scheduler.running:
             self.runner.release()  # a padded batch's cache lives as long as the batch, no longer
+        return outputs
+
+    # --8<-- [start:contained]
+    def _run_contained(self, sched: SchedulerOutput
+                       ) -> tuple[list[ScheduledSeq], SamplerOutput | None, list[Request]]:
+        """Run the model and the sampler on the step; returns the rows that ran, their sampled
+        tokens and the requests that failed.
+
+        A fault (an exception in the model or the sampler) must not cost the other requests
+        their work. Nothing the scheduler tracks has moved yet (``num_computed_tokens`` advances
+        only with a sampled token), so the step can simply be run again: request by request,
+        so that a request whose inputs make the model fail fails alone, and the others get the
+        tokens they would have got (the outputs do not depend on the batch). A passing fault
+        costs no request anything. ``transformers``' padded batch cannot be split: there, the
+        step's requests all fail.
+        """
+        try:
+            return sched.scheduled, self._compute(sched), []
+        except Exception as error:
+            logger.exception("a model step failed; running its requests one by one")
+            first_error = error
+        groups: dict[str, list[ScheduledSeq]] = {}
+        for s in sched.scheduled:
+            groups.setdefault(s.request.request_id, []).append(s)
+        rows, outs, failed = [], [], []
+        for group in groups.values():
+            try:
+                if isinstance(self.runner, HFModelRunner):
+                    raise first_error
+                outs.append(self._compute(SchedulerOutput(group, sched.is_prefill, 0)))
+                rows += group
+            except Exception as error:
+                group[0].request.error = f"{type(error).__name__}: {error}"
+                failed.append(group[0].request)
+        return rows, SamplerOutput.cat(outs), failed
+    # --8<-- [end:contained]
+
+    def _compute(self, sched: SchedulerOutput) -> SamplerOutput:
+        """Model and sampler on ``sched``. Seeded generators are put back as they were if it
+        raises, so a retried step draws the same numbers."""
+        rows = [(s.request, s.seq) for s in sched.scheduled]
+        generators = [g for _, s in rows if (g := self._generators.get(s.seq_id)) is not None]
+        states = [g.get_state() for g in generators]
+        try:
+            logits = self.runner.execute_model(sched)
+            return self.sampler(logits, self._sampling_metadata(rows))
+        except Exception:
+            for g, state in zip(generators, states):
+                g.set_state(state)
+            raise
+
+    def _fail_requests(self, failed: list[Request]) -> list[RequestOutput]:
+        """Finish each failed request as aborted, its error in ``RequestOutput.error``."""
+        outputs = []
+        for req in failed:
+            for seq in self.scheduler.abort_request(req.request_id):
+                self._forget(seq)
+            req.metrics.finished_time = time.monotonic()
+            self.requests.pop(req.request_id, None)
+            outputs.append(self._make_output(req))
         return outputs
 
     def _start_sequences(self, scheduled: list[ScheduledSeq]) -> None:
@@ -274,12 +283,15 @@ class LLMEngine:
         )
 
     # --8<-- [start:process_output]
-    def _process_output(self, rows: list[tuple[Request, Sequence]],
-                        out: SamplerOutput) -> list[RequestOutput]:
+    def _process_output(self, rows: list[ScheduledSeq],
+                        out: SamplerOutput | None) -> list[RequestOutput]:
         """Append tokens, detokenize, check stops; build outputs.
 
         All the sampler's results come to the host in one ``tolist()`` of one packed tensor.
+        A request whose output cannot be processed (its detokenizer raised, say) fails alone.
         """
+        if out is None:
+            return []
         n_top = out.topk_token_ids.shape[1]
         host = torch.cat([
             out.sampled_token_ids.unsqueeze(1).double(), out.sampled_logprobs.unsqueeze(1).double(),
@@ -287,25 +299,20 @@ class LLMEngine:
             out.topk_logprobs.double()], dim=1).tolist()
         now = time.monotonic()
         touched: dict[str, Request] = {}
-        for (req, seq), vals in zip(rows, host):
-            params = req.sampling_params
-            token, logprob, rank = int(vals[0]), vals[1], int(vals[2])
-            seq.data.append_token_id(token, logprob)
-            seq.data.num_computed_tokens = seq.data.get_len() - 1
-            if params.logprobs is not None:
-                seq.output_logprobs.append(self._logprob_dict(
-                    token, logprob, rank, vals[3:3 + n_top], vals[3 + n_top:], params.logprobs))
-            new_text = "" if self.detokenizer is None else self.detokenizer.step(
-                self._detok[seq.seq_id], token, params.skip_special_tokens)
-            seq.output_text += new_text
-            if req.metrics.first_token_time is None:
-                req.metrics.first_token_time = now
-            status = self.stop_checker.check(seq, params, len(new_text))
-            if status is not None:
-                seq.status = status
-                self._forget(seq)
-            touched[req.request_id] = req
-        outputs = []
+        failed: dict[str, Request] = {}
+        for s, vals in zip(rows, host):
+            req = s.request
+            if req.request_id in failed:
+                continue
+            try:
+                self._append_token(req, s.seq, vals, n_top, now)
+                touched[req.request_id] = req
+            except Exception as error:
+                logger.exception("processing the output of request %r failed", req.request_id)
+                req.error = f"{type(error).__name__}: {error}"
+                failed[req.request_id] = req
+                touched.pop(req.request_id, None)
+        outputs = self._fail_requests(list(failed.values()))
         for req in touched.values():
             if req.is_finished():
                 req.metrics.finished_time = now
@@ -314,6 +321,26 @@ class LLMEngine:
                 continue
             outputs.append(self._make_output(req))
         return outputs
+
+    def _append_token(self, req: Request, seq: Sequence, vals: list[float], n_top: int,
+                      now: float) -> None:
+        """One sampled token into its sequence: ids, logprobs, text, and the stop checks."""
+        params = req.sampling_params
+        token, logprob, rank = int(vals[0]), vals[1], int(vals[2])
+        seq.data.append_token_id(token, logprob)
+        seq.data.num_computed_tokens = seq.data.get_len() - 1
+        if params.logprobs is not None:
+            seq.output_logprobs.append(self._logprob_dict(
+                token, logprob, rank, vals[3:3 + n_top], vals[3 + n_top:], params.logprobs))
+        new_text = "" if self.detokenizer is None else self.detokenizer.step(
+            self._detok[seq.seq_id], token, params.skip_special_tokens)
+        seq.output_text += new_text
+        if req.metrics.first_token_time is None:
+            req.metrics.first_token_time = now
+        status = self.stop_checker.check(seq, params, len(new_text))
+        if status is not None:
+            seq.status = status
+            self._forget(seq)
     # --8<-- [end:process_output]
 
     def _logprob_dict(self, token: int, logprob: float, rank: int, top_ids: list[float],
@@ -352,7 +379,7 @@ class LLMEngine:
             for index, seq in seqs[: params.n]
         ]
         return RequestOutput(req.request_id, req.prompt, req.prompt_token_ids, None, completions,
-                             req.is_finished(), req.metrics)
+                             req.is_finished(), req.metrics, req.error)
 
     @staticmethod
     def _visible_text(seq: Sequence, params: SamplingParams) -> str:

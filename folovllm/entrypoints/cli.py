@@ -122,7 +122,7 @@ def _cmd_chat(args: argparse.Namespace) -> int:
         history.append({"role": "user", "content": line})
         try:
             prompt_ids = llm.encode_chat(history)
-            llm.llm_engine.process_prompt({"prompt_token_ids": prompt_ids})
+            llm.llm_engine.processor.process_prompt({"prompt_token_ids": prompt_ids})
         except ValueError as e:  # e.g. the conversation outgrew max_model_len: keep the session
             history.pop()
             print(f"error: {e}\n(type /reset to start a new conversation)")

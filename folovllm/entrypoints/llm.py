@@ -8,12 +8,13 @@ queue them, and loop ``LLMEngine.step`` until all are done, returning outputs in
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tqdm.auto import tqdm
 
-from folovllm.engine.llm_engine import LLMEngine, PromptType
+from folovllm.engine.llm_engine import LLMEngine
+from folovllm.engine.processor import PromptType
 from folovllm.outputs import RequestOutput
 from folovllm.sampling_params import RequestOutputKind, SamplingParams
 
@@ -37,21 +38,19 @@ class LLM:
         """Generate completions for ``prompts`` (a string, a token-id dict, or a list of them).
 
         ``sampling_params`` is one ``SamplingParams`` for all prompts or a list with one per
-        prompt. Everything is validated before the first request is queued, so a bad prompt
-        never leaves half a batch behind.
+        prompt. All or nothing: every prompt and every ``SamplingParams`` is checked (and each
+        prompt tokenized) before the first request is queued, so a bad one at position ``k``
+        never leaves prompts ``0..k-1`` behind.
         """
-        prompt_list = [prompts] if isinstance(prompts, (str, dict)) else list(prompts)
-        if not prompt_list:
-            raise ValueError("prompts=[] is invalid: give at least one prompt")
+        prompt_list = _as_list("prompts", prompts, (str, Mapping),
+                               "a string, a dict with 'prompt' or 'prompt_token_ids', or a list "
+                               "of them")
         params_list = self._params_for(prompt_list, sampling_params)
         engine = self.llm_engine
-        for params in params_list:  # every check raises before the first request is queued
-            engine.check_params(params)
-        processed = [engine.process_prompt(p) for p in prompt_list]
         # only finished outputs are used here: the engine need not build one every step
-        params_list = [_final_only(p) for p in params_list]
-        ids = [engine.add_request({"prompt": text, "prompt_token_ids": tokens}, params)
-               for (text, tokens), params in zip(processed, params_list)]
+        processed = [engine.processor.process(p, _final_only(sp))
+                     for p, sp in zip(prompt_list, params_list)]
+        ids = [engine.add_processed_request(p) for p in processed]
         return self._run(ids, use_tqdm)
     # --8<-- [end:generate]
 
@@ -64,22 +63,27 @@ class LLM:
     ) -> list[RequestOutput]:
         """Apply the tokenizer's chat template to one conversation (or a list of them) and
         generate the assistant's reply."""
-        if not messages:
-            raise ValueError("messages=[] is invalid: give at least one message")
-        conversations = [messages] if isinstance(messages[0], dict) else messages
+        accepts = "a list of {'role': ..., 'content': ...} messages, or a list of such lists"
+        items = _as_list("messages", messages, (), accepts)
+        conversations = [items] if isinstance(items[0], Mapping) else items
+        for c in conversations:
+            if isinstance(c, (str, bytes, Mapping)) or not isinstance(c, Sequence) or not c:
+                raise ValueError(f"messages={messages!r} is invalid: expected {accepts}")
         prompts = [{"prompt_token_ids": self.encode_chat(c, add_generation_prompt)}
                    for c in conversations]
         return self.generate(prompts, sampling_params, use_tqdm)
 
     def encode_chat(self, conversation: list[Message], add_generation_prompt: bool = True) -> list[int]:
         tok = self.get_tokenizer()
-        if not getattr(tok, "chat_template", None):
+        if tok is None or not getattr(tok, "chat_template", None):
             raise ValueError("this model's tokenizer has no chat template; use generate()")
         for m in conversation:
-            if not isinstance(m, dict) or "role" not in m or "content" not in m:
-                raise ValueError(f"message {m!r} is invalid: expected {{'role': ..., 'content': ...}}")
-        text = tok.apply_chat_template(conversation, add_generation_prompt=add_generation_prompt,
-                                       tokenize=False)
+            if not isinstance(m, Mapping) or set(m) < {"role", "content"} or not all(
+                    isinstance(m[k], str) for k in ("role", "content")):
+                raise ValueError(f"message {m!r} is invalid: expected {{'role': str, "
+                                 "'content': str}")
+        text = tok.apply_chat_template([dict(m) for m in conversation],
+                                       add_generation_prompt=add_generation_prompt, tokenize=False)
         return tok(text, add_special_tokens=False).input_ids
 
     @staticmethod
@@ -88,10 +92,8 @@ class LLM:
             return [SamplingParams() for _ in prompts]
         if isinstance(sampling_params, SamplingParams):
             return [sampling_params] * len(prompts)
-        if isinstance(sampling_params, (str, bytes)) or not hasattr(sampling_params, "__iter__"):
-            raise ValueError(f"sampling_params={sampling_params!r} is invalid: expected "
-                             "SamplingParams or a list of them")
-        params = list(sampling_params)
+        params = _as_list("sampling_params", sampling_params, (),
+                          "SamplingParams or a list of them, one per prompt")
         if len(params) != len(prompts):
             raise ValueError(f"sampling_params has {len(params)} entries for {len(prompts)} "
                              "prompts: give one, or one per prompt")
@@ -127,6 +129,20 @@ class LLM:
 
 def _final_only(params: SamplingParams) -> SamplingParams:
     """A copy that asks the engine for the finished output only (the caller's is untouched)."""
+    if not isinstance(params, SamplingParams):
+        raise ValueError(f"sampling_params={params!r} is invalid: expected SamplingParams")
     params = copy.copy(params)
     params.output_kind = RequestOutputKind.FINAL_ONLY
     return params
+
+
+def _as_list(name: str, value: Any, single: tuple[type, ...], accepts: str) -> list:
+    """``value`` as a non-empty list: one item of a ``single`` type is wrapped; anything that is
+    not a list or tuple (None, a number, a set, a generator) is refused, naming the argument."""
+    if single and isinstance(value, single):
+        return [value]
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(f"{name}={value!r} is invalid: expected {accepts}")
+    if not value:
+        raise ValueError(f"{name}=[] is invalid: give at least one")
+    return list(value)

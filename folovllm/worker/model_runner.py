@@ -40,6 +40,7 @@ class ModelRunner:
         self.device = torch.device(mc.device)
         self.attn_backend = get_attn_backend(mc.attention_backend, self.device)
         self.model = load_model(mc)
+        self.attn_layers = [m for m in self.model.modules() if isinstance(m, Attention)]
         self.max_model_len = mc.max_model_len
         self.block_size = cc.block_size
         self.bytes_per_block = cc.block_size * mc.kv_cache_bytes_per_token(config.kv_cache_dtype)
@@ -99,25 +100,40 @@ class ModelRunner:
         """Per layer, K and V of ``[num_blocks, block_size, num_kv_heads, head_dim]``, bound to
         the layer's ``Attention`` module with the attention backend. Returns the bytes allocated.
 
-        Zero-filled, not ``empty``: the reference backend reads whole blocks and masks the unused
-        tail, and uninitialised memory could hold NaNs that a mask does not remove.
+        Allocated with ``empty``, not ``zeros``: zeroing a CPU cache would touch (and make
+        resident) every page of a budget that a small job never uses. A block is zeroed instead
+        the first time a step uses it (``_zero_new_blocks``): the reference backend reads whole
+        blocks and masks the unused tail, and uninitialised memory could hold NaNs that a mask
+        does not remove.
         """
         mc = self.config.model_config
         shape = (num_blocks, self.block_size, mc.num_kv_heads, mc.head_dim)
         dtype = self.config.kv_cache_dtype
         total = 0
-        for module in self.model.modules():
-            if isinstance(module, Attention):
-                module.k_cache = torch.zeros(shape, dtype=dtype, device=self.device)
-                module.v_cache = torch.zeros(shape, dtype=dtype, device=self.device)
-                module.backend = self.attn_backend
-                total += 2 * module.k_cache.numel() * module.k_cache.element_size()
+        for layer in self.attn_layers:
+            layer.k_cache = torch.empty(shape, dtype=dtype, device=self.device)
+            layer.v_cache = torch.empty(shape, dtype=dtype, device=self.device)
+            layer.backend = self.attn_backend
+            total += 2 * layer.k_cache.numel() * layer.k_cache.element_size()
+        self._zeroed = torch.zeros(num_blocks, dtype=torch.bool)
         return total
 
+    def _zero_new_blocks(self, tables: torch.Tensor) -> None:
+        """Zero the blocks in ``tables`` (host, int32) that no step has used yet; afterwards every
+        block a kernel can read holds finite values. Costs one host-side lookup per step."""
+        ids = tables.flatten()
+        new = ids[~self._zeroed[ids]].unique()
+        if not len(new):
+            return
+        self._zeroed[new] = True
+        index = self._to_device(new.long())
+        for layer in self.attn_layers:
+            layer.k_cache.index_fill_(0, index, 0)
+            layer.v_cache.index_fill_(0, index, 0)
+
     def _free_kv_cache(self) -> None:
-        for module in self.model.modules():
-            if isinstance(module, Attention):
-                module.k_cache = module.v_cache = None
+        for layer in self.attn_layers:
+            layer.k_cache = layer.v_cache = None
 
     @property
     def kv_cache_bytes(self) -> int:
@@ -191,6 +207,7 @@ class ModelRunner:
             positions = torch.tensor(starts)
             rows = torch.arange(len(seqs))
         slot_mapping = tables[rows, positions // bs].long() * bs + positions % bs
+        self._zero_new_blocks(tables)
         md = AttentionMetadata(
             is_prefill=is_prefill,
             positions=self._to_device(positions),

@@ -187,11 +187,15 @@ def test_token_budget_must_hold_a_prompt(tiny_model_dirs) -> None:
     assert cfg.scheduler_config.max_num_batched_tokens == 100
 
 
-def test_tensor_parallel_must_divide_heads(tiny_model_dirs) -> None:
-    assert _engine(tiny_model_dirs["llama"], device="cpu", tensor_parallel_size=2)
-    assert _engine(tiny_model_dirs["llama"], device="cpu", tensor_parallel_size=4)  # kv heads replicated
-    with pytest.raises(ValueError, match="tensor_parallel_size=3"):
-        _engine(tiny_model_dirs["llama"], device="cpu", tensor_parallel_size=3)
+def test_settings_of_later_milestones_are_refused_until_they_land(tiny_model_dirs) -> None:
+    """A setting that would change nothing is refused, saying which milestone brings it."""
+    for tp in (2, 3, 4):
+        with pytest.raises(ValueError, match=f"tensor_parallel_size={tp} is invalid: .*M7"):
+            _engine(tiny_model_dirs["llama"], device="cpu", tensor_parallel_size=tp)
+    with pytest.raises(ValueError, match="enforce_eager=False is invalid: .*M6"):
+        _engine(tiny_model_dirs["llama"], device="cpu", enforce_eager=False)
+    cfg = _engine(tiny_model_dirs["llama"], device="cpu", enforce_eager=True, tensor_parallel_size=1)
+    assert cfg.model_config.enforce_eager and cfg.parallel_config.tensor_parallel_size == 1
 
 
 def test_unknown_keyword_is_named_with_a_suggestion() -> None:

@@ -56,6 +56,7 @@ with tempfile.TemporaryDirectory() as tmp:
 
 assert runner.bytes_per_block == 16 * 1024 and runner.num_blocks == 4
 k_cache = runner.model.model.layers[0].self_attn.attn.k_cache
+k_cache.zero_()  # allocated uninitialised: zero it so that written rows stand out
 assert tuple(k_cache.shape) == (4, 16, 2, 32)  # [slots, max_model_len, KV heads, head dim]
 
 seqs = [Sequence(i, SequenceData(tuple(p))) for i, p in enumerate(PROMPTS.values())]

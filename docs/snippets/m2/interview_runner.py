@@ -152,7 +152,8 @@ from folovllm.model_executor.models.llama import LlamaForCausalLM  # noqa: E402
 
 for model in models.values():
     assert isinstance(model, LlamaForCausalLM)
-assert (type(models["qwen2"]).QKV_BIAS, type(models["qwen3"]).QK_NORM) == (True, True)
+qwen2_biases = type(models["qwen2"]).biases(models["qwen2"].config)
+assert (qwen2_biases.qkv, qwen2_biases.o, type(models["qwen3"]).QK_NORM) == (True, False, True)
 # RoPE: the tiny Llama uses llama3 scaling, the Qwens the default with theta = 1e6.
 assert models["llama"].config.rope_parameters["rope_type"] == "llama3"
 assert models["qwen2"].config.rope_parameters["rope_theta"] == 1e6

@@ -46,6 +46,8 @@ def greedy(n: int) -> SamplingParams:
 
 # --8<-- [start:slot_mapping]
 runner = runner_for(block_size=4, num_gpu_blocks=10)
+for layer in runner.attn_layers:  # allocated uninitialised: zero it so written rows stand out
+    layer.k_cache.zero_()
 a = Sequence(0, SequenceData((11, 12, 13, 14, 15, 16)))       # 6 tokens
 b = Sequence(1, SequenceData((21, 22, 23)))                   # 3 tokens
 a.block_ids, b.block_ids = [5, 2], [7]                        # what the manager handed out

@@ -34,7 +34,8 @@ new = Sequence(10, SequenceData(list(range(100, 137))))
 assert kv.allocate_slots(new, 37)
 assert new.block_ids == [7, 2, 9]  # the block table: logical block j -> physical block
 
-runner = SimpleNamespace(block_size=BLOCK, _to_device=lambda t: t)  # all prepare_inputs needs
+runner = SimpleNamespace(block_size=BLOCK, _to_device=lambda t: t,  # all prepare_inputs
+                         _zero_new_blocks=lambda tables: None)    # needs, with no cache
 ids, md = ModelRunner.prepare_inputs(runner, [new], is_prefill=True)
 slots = md.slot_mapping.tolist()
 assert slots == [*range(112, 128), *range(32, 48), *range(144, 149)]

@@ -1,4 +1,4 @@
-"""Rotary position embedding (RoPE), with the llama3 frequency scaling.
+"""Rotary position embedding (RoPE), with the linear and llama3 frequency scalings.
 
 RoPE rotates each (x_i, x_{i+d/2}) pair of a query or key by an angle ``position * inv_freq_i``, so
 the dot product of a query and a key depends only on their distance. We precompute ``cos`` and
@@ -49,20 +49,36 @@ def rope_parameters(hf_config: Any) -> dict[str, Any]:
     return params
 
 
+def inv_freq_for(head_dim: int, params: dict[str, Any]) -> torch.Tensor:
+    """The rotation frequencies for ``params``; a scaling this module does not implement is
+    refused, naming the value, rather than silently computed as the default.
+
+    ``linear`` divides every frequency by ``factor`` (positions squeezed ``factor`` times).
+    ``dynamic`` and ``longrope`` change the frequencies with the sequence length and ``yarn``
+    also scales the attention logits: none is implemented here.
+    """
+    rope_type, theta = params["rope_type"], params["rope_theta"]
+    partial = params.get("partial_rotary_factor", 1.0)
+    if rope_type != "default" and partial != 1.0:  # the default rope ignores it, as HF's does
+        raise ValueError(f"partial_rotary_factor={partial!r} in config.json is not supported "
+                         "with a scaled rope: FoloVLLM rotates the whole head")
+    if rope_type == "default":
+        return default_inv_freq(head_dim, theta)
+    if rope_type == "linear":
+        return default_inv_freq(head_dim, theta) / params["factor"]
+    if rope_type == "llama3":
+        return llama3_inv_freq(head_dim, theta, params)
+    raise ValueError(f"rope_type={rope_type!r} is not supported (config.json rope_scaling / "
+                     f"rope_parameters); supported: {list(RotaryEmbedding.SUPPORTED)}")
+
+
 # --8<-- [start:rotary]
 class RotaryEmbedding(nn.Module):
-    SUPPORTED = ("default", "llama3")
+    SUPPORTED = ("default", "linear", "llama3")
 
     def __init__(self, head_dim: int, max_position: int, params: dict[str, Any]) -> None:
         super().__init__()
-        rope_type = params["rope_type"]
-        if rope_type == "default":
-            inv_freq = default_inv_freq(head_dim, params["rope_theta"])
-        elif rope_type == "llama3":
-            inv_freq = llama3_inv_freq(head_dim, params["rope_theta"], params)
-        else:
-            raise ValueError(f"rope_type={rope_type!r} is not supported; supported: "
-                             f"{list(self.SUPPORTED)}")
+        inv_freq = inv_freq_for(head_dim, params)
         freqs = torch.arange(max_position, dtype=torch.float32)[:, None] * inv_freq[None, :]
         emb = torch.cat((freqs, freqs), dim=-1)
         # float32 tables: cast once per call to the activations' dtype, as transformers does

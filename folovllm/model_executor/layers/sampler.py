@@ -148,6 +148,23 @@ class SamplerOutput:
     topk_token_ids: torch.Tensor     # [B, N] long (N = max logprobs asked in the batch)
     topk_logprobs: torch.Tensor      # [B, N] float
 
+    @classmethod
+    def cat(cls, outs: list[SamplerOutput]) -> SamplerOutput | None:
+        """The rows of several outputs, in order (``None`` for none); top-N widths may differ,
+        so narrower ones are padded (the padding is never read: each row reads its own N)."""
+        if not outs:
+            return None
+        width = max(o.topk_token_ids.shape[1] for o in outs)
+
+        def pad(t: torch.Tensor) -> torch.Tensor:
+            return torch.nn.functional.pad(t, (0, width - t.shape[1]))
+
+        return cls(torch.cat([o.sampled_token_ids for o in outs]),
+                   torch.cat([o.sampled_logprobs for o in outs]),
+                   torch.cat([o.sampled_ranks for o in outs]),
+                   torch.cat([pad(o.topk_token_ids) for o in outs]),
+                   torch.cat([pad(o.topk_logprobs) for o in outs]))
+
 
 def apply_penalties(logits: torch.Tensor, md: SamplingMetadata) -> torch.Tensor:
     """Repetition penalty (CTRL paper) on seen tokens; OpenAI frequency/presence on outputs."""

@@ -8,13 +8,14 @@ fused into RMSNorm, and logits are computed only for the rows the sampler needs.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
 from folovllm.attention.metadata import AttentionMetadata
-from folovllm.model_executor.layers.activation import SiluAndMul
+from folovllm.model_executor.layers.activation import ActAndMul
 from folovllm.model_executor.layers.attention import Attention
 from folovllm.model_executor.layers.layernorm import RMSNorm
 from folovllm.model_executor.layers.linear import Linear, MergedLinear, QKVLinear
@@ -25,16 +26,25 @@ def head_dim_of(cfg: Any) -> int:
     return getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
 
 
+@dataclass(frozen=True)
+class Biases:
+    """Which projections carry a bias: each architecture reads this from its config its own way
+    (``LlamaForCausalLM.biases``), exactly as its ``transformers`` twin does."""
+
+    qkv: bool
+    o: bool
+    mlp: bool
+
+
 class LlamaAttention(nn.Module):
-    def __init__(self, cfg: Any, qkv_bias: bool, qk_norm: bool, rotary_emb: RotaryEmbedding) -> None:
+    def __init__(self, cfg: Any, biases: Biases, qk_norm: bool, rotary_emb: RotaryEmbedding) -> None:
         super().__init__()
         self.num_heads = cfg.num_attention_heads
         self.num_kv_heads = getattr(cfg, "num_key_value_heads", None) or self.num_heads
         self.head_dim = head_dim_of(cfg)
         self.qkv_proj = QKVLinear(cfg.hidden_size, self.head_dim, self.num_heads,
-                                  self.num_kv_heads, bias=qkv_bias)
-        self.o_proj = Linear(self.num_heads * self.head_dim, cfg.hidden_size,
-                                bias=getattr(cfg, "attention_bias", False))
+                                  self.num_kv_heads, bias=biases.qkv)
+        self.o_proj = Linear(self.num_heads * self.head_dim, cfg.hidden_size, bias=biases.o)
         # Qwen3 normalises each head's query and key before the rotation.
         self.q_norm = RMSNorm(self.head_dim, cfg.rms_norm_eps) if qk_norm else None
         self.k_norm = RMSNorm(self.head_dim, cfg.rms_norm_eps) if qk_norm else None
@@ -57,11 +67,10 @@ class LlamaAttention(nn.Module):
 
 
 class LlamaMLP(nn.Module):
-    def __init__(self, cfg: Any) -> None:
+    def __init__(self, cfg: Any, bias: bool) -> None:
         super().__init__()
-        bias = getattr(cfg, "mlp_bias", False)
         self.gate_up_proj = MergedLinear(cfg.hidden_size, cfg.intermediate_size, bias=bias)
-        self.act_fn = SiluAndMul()
+        self.act_fn = ActAndMul(cfg.hidden_act)
         self.down_proj = Linear(cfg.intermediate_size, cfg.hidden_size, bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -70,10 +79,10 @@ class LlamaMLP(nn.Module):
 
 # --8<-- [start:decoder]
 class LlamaDecoderLayer(nn.Module):
-    def __init__(self, cfg: Any, qkv_bias: bool, qk_norm: bool, rotary_emb: RotaryEmbedding) -> None:
+    def __init__(self, cfg: Any, biases: Biases, qk_norm: bool, rotary_emb: RotaryEmbedding) -> None:
         super().__init__()
-        self.self_attn = LlamaAttention(cfg, qkv_bias, qk_norm, rotary_emb)
-        self.mlp = LlamaMLP(cfg)
+        self.self_attn = LlamaAttention(cfg, biases, qk_norm, rotary_emb)
+        self.mlp = LlamaMLP(cfg, biases.mlp)
         self.input_layernorm = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps)
         self.post_attention_layernorm = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps)
 
@@ -89,7 +98,7 @@ class LlamaDecoderLayer(nn.Module):
 
 
 class LlamaModel(nn.Module):
-    def __init__(self, cfg: Any, qkv_bias: bool, qk_norm: bool) -> None:
+    def __init__(self, cfg: Any, biases: Biases, qk_norm: bool) -> None:
         super().__init__()
         self.embed_tokens = nn.Embedding(cfg.vocab_size, cfg.hidden_size)
         # The cos/sin table (float32, max_position_embeddings rows: 40 MiB for Qwen3-0.6B) is
@@ -97,7 +106,7 @@ class LlamaModel(nn.Module):
         rotary_emb = RotaryEmbedding(head_dim_of(cfg), cfg.max_position_embeddings,
                                      rope_parameters(cfg))
         self.layers = nn.ModuleList(
-            LlamaDecoderLayer(cfg, qkv_bias, qk_norm, rotary_emb)
+            LlamaDecoderLayer(cfg, biases, qk_norm, rotary_emb)
             for _ in range(cfg.num_hidden_layers))
         self.norm = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps)
 
@@ -114,8 +123,8 @@ class LlamaModel(nn.Module):
 class LlamaForCausalLM(nn.Module):
     """The causal LM: decoder + LM head (tied to the embedding when the config says so)."""
 
-    QKV_BIAS = False
     QK_NORM = False
+    HAS_SLIDING_WINDOW = False  # Qwen2 and Qwen3 configs can ask for sliding-window layers
     # checkpoint sub-module -> (our stacked module, shard)
     PACKED = {
         "q_proj": ("qkv_proj", "q"), "k_proj": ("qkv_proj", "k"), "v_proj": ("qkv_proj", "v"),
@@ -124,16 +133,46 @@ class LlamaForCausalLM(nn.Module):
 
     def __init__(self, cfg: Any) -> None:
         super().__init__()
-        if getattr(cfg, "use_sliding_window", False) and getattr(cfg, "sliding_window", None):
-            raise ValueError("use_sliding_window=True is not supported: FoloVLLM attends to the "
-                             "whole context")
+        self.check_config(cfg)
         self.config = cfg
-        qkv_bias = self.QKV_BIAS or bool(getattr(cfg, "attention_bias", False))
-        self.model = LlamaModel(cfg, qkv_bias, self.QK_NORM)
+        self.model = LlamaModel(cfg, self.biases(cfg), self.QK_NORM)
         self.tie_word_embeddings = bool(getattr(cfg, "tie_word_embeddings", False))
         self.lm_head = Linear(cfg.hidden_size, cfg.vocab_size, bias=False)
         if self.tie_word_embeddings:
             self.lm_head.weight = self.model.embed_tokens.weight
+
+    @classmethod
+    def biases(cls, cfg: Any) -> Biases:
+        """Llama: ``attention_bias`` on Q, K, V and O; ``mlp_bias`` on the MLP."""
+        attn = bool(getattr(cfg, "attention_bias", False))
+        return Biases(qkv=attn, o=attn, mlp=bool(getattr(cfg, "mlp_bias", False)))
+
+    # --8<-- [start:check_config]
+    @classmethod
+    def check_config(cls, cfg: Any) -> None:
+        """Refuse, naming the field and its value, every ``config.json`` setting that changes the
+        outputs of the ``transformers`` model but that this code does not compute.
+
+        The other fields that change outputs are honoured: the sizes, ``head_dim``,
+        ``rms_norm_eps``, the biases, ``tie_word_embeddings``, ``hidden_act`` (through
+        ``transformers``' own functions) and the rope types in ``RotaryEmbedding.SUPPORTED``
+        (refused there otherwise). The M2 notes keep the whole table.
+        """
+        quant = getattr(cfg, "quantization_config", None)
+        if quant:
+            method = quant.get("quant_method") if isinstance(quant, dict) else quant
+            raise ValueError(f"quantization_config (quant_method={method!r}) in config.json is "
+                             "not supported: FoloVLLM runs unquantized weights")
+        if not cls.HAS_SLIDING_WINDOW:
+            return  # transformers' Llama ignores sliding-window fields: so do we
+        layer_types = list(getattr(cfg, "layer_types", None) or [])
+        if "sliding_attention" in layer_types or (
+                getattr(cfg, "use_sliding_window", False) and getattr(cfg, "sliding_window", None)):
+            raise ValueError(
+                f"use_sliding_window={getattr(cfg, 'use_sliding_window', None)!r} is not supported "
+                f"(config.json: sliding_window={getattr(cfg, 'sliding_window', None)!r}, "
+                "layer_types with 'sliding_attention'): FoloVLLM attends to the whole context")
+    # --8<-- [end:check_config]
 
     def forward(self, input_ids: torch.Tensor, positions: torch.Tensor,
                 md: AttentionMetadata) -> torch.Tensor:
