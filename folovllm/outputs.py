@@ -7,10 +7,19 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from folovllm.sequence import SampleLogprobs
+
+@dataclass
+class Logprob:
+    """One token's log-probability at one position, with its rank in the distribution."""
+
+    logprob: float
+    rank: int | None = None
+    decoded_token: str | None = None
+
+
+# Per position: token id -> Logprob (the top-N and the sampled token).
+SampleLogprobs = list[dict[int, Logprob]]
 
 
 @dataclass

@@ -13,7 +13,7 @@ import copy
 import enum
 from dataclasses import dataclass, field
 
-from folovllm.outputs import RequestMetrics
+from folovllm.outputs import RequestMetrics, SampleLogprobs
 from folovllm.sampling_params import SamplingParams
 
 
@@ -61,19 +61,6 @@ LEGAL_TRANSITIONS: dict[SequenceStatus, frozenset[SequenceStatus]] = {
 
 class IllegalTransitionError(RuntimeError):
     """A component tried to move a sequence along an edge the state machine does not have."""
-
-
-@dataclass
-class Logprob:
-    """One token's log-probability at one position, with its rank in the distribution."""
-
-    logprob: float
-    rank: int | None = None
-    decoded_token: str | None = None
-
-
-# Per position: token id -> Logprob (the top-N and the sampled token).
-SampleLogprobs = list[dict[int, Logprob]]
 
 
 @dataclass

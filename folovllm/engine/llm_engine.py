@@ -38,9 +38,9 @@ from folovllm.model_executor.layers.sampler import (
     make_generator,
 )
 from folovllm.model_executor.loader import load_tokenizer
-from folovllm.outputs import CompletionOutput, RequestOutput
+from folovllm.outputs import CompletionOutput, Logprob, RequestOutput
 from folovllm.sampling_params import RequestOutputKind, SamplingParams
-from folovllm.sequence import Logprob, Request, Sequence, SequenceStatus
+from folovllm.sequence import Request, Sequence, SequenceStatus
 from folovllm.worker.hf_runner import HFModelRunner
 from folovllm.worker.model_runner import ModelRunner
 

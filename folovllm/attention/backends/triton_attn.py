@@ -22,6 +22,7 @@ rounded to the cache's dtype on store and widened to the query's dtype on load.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import torch
@@ -268,7 +269,10 @@ def choose_num_splits(num_seqs: int, num_kv_heads: int, max_seq_len: int, num_sm
 # --8<-- [end:num_splits]
 
 
+@functools.cache
 def _num_sms(device: torch.device) -> int:
+    """Multiprocessors of ``device``, asked once: a property query on every layer of every step
+    would be host time for a number that never changes."""
     if device.type == "cuda":
         return torch.cuda.get_device_properties(device).multi_processor_count
     return 1  # the Triton interpreter on CPU runs one program at a time
