@@ -15,17 +15,26 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
-# Architectures FoloVLLM implements (its own model code arrives in M2; until then the HF runner
-# accepts the same set so that every milestone runs the same models).
-SUPPORTED_ARCHITECTURES = ("LlamaForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM")
+from folovllm.validation import (
+    DEVICES,
+    LOAD_FORMATS,
+    MODEL_DTYPES,
+    check_bool,
+    check_choice,
+    check_fraction,
+    check_int,
+    check_model_dir,
+    fail,
+)
 
+# The torch dtype of every name in MODEL_DTYPES but "auto" (tests/m0/test_config.py checks that
+# the two agree: the names live in the torch-free validation module, for the command line).
 _DTYPES: dict[str, torch.dtype] = {
     "half": torch.float16,
     "float16": torch.float16,
@@ -33,13 +42,10 @@ _DTYPES: dict[str, torch.dtype] = {
     "float": torch.float32,
     "float32": torch.float32,
 }
-MODEL_DTYPES = ("auto", *_DTYPES)
 CACHE_DTYPES = ("auto", "float16", "bfloat16", "float32")
-LOAD_FORMATS = ("auto", "dummy")
 MODEL_IMPLS = ("folovllm", "transformers")
 # "auto": Triton kernels on CUDA, the PyTorch reference elsewhere (see attention/selector.py)
 ATTENTION_BACKENDS = ("auto", "torch", "triton")
-DEVICES = ("auto", "cpu", "cuda")
 SCHEDULER_POLICIES = ("fcfs",)
 
 # Keys under which HF configs store the longest sequence a model was trained for, in the order
@@ -56,54 +62,14 @@ _MAX_LEN_KEYS = (
 _FALLBACK_MAX_MODEL_LEN = 2048
 
 
-def _fail(name: str, value: Any, allowed: str) -> ValueError:
-    return ValueError(f"{name}={value!r} is invalid: {allowed}")
-
-
-def check_int(name: str, value: Any, lo: int | None = None, hi: int | None = None) -> int:
-    """Validate an integer field (``bool`` is rejected: ``True`` is not a count)."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _fail(name, value, "must be an integer")
-    if (lo is not None and value < lo) or (hi is not None and value > hi):
-        lo_s = "-inf" if lo is None else lo
-        hi_s = "inf" if hi is None else hi
-        raise _fail(name, value, f"must be in [{lo_s}, {hi_s}]")
-    return value
-
-
-def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise _fail(name, value, f"must be one of {list(choices)}")
-    return value
-
-
-def check_bool(name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise _fail(name, value, "must be True or False")
-    return value
-
-
 def resolve_device(device: str) -> torch.device:
     """``auto`` means CUDA when a GPU is visible, else CPU."""
     check_choice("device", device, DEVICES)
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
-        raise _fail("device", device, "CUDA is not available on this machine; use 'cpu'")
+        raise fail("device", device, "CUDA is not available on this machine; use 'cpu'")
     return torch.device(device)
-
-
-def read_hf_config_dict(model_dir: Path) -> dict[str, Any]:
-    """Read ``config.json`` with errors that say what is wrong with the directory."""
-    if not model_dir.exists():
-        raise ValueError(f"model={str(model_dir)!r} is invalid: the directory does not exist")
-    cfg = model_dir / "config.json"
-    if not cfg.is_file():
-        raise ValueError(
-            f"model={str(model_dir)!r} is invalid: no config.json there (expected a Hugging Face "
-            "model directory)"
-        )
-    return json.loads(cfg.read_text())
 
 
 @dataclass
@@ -139,7 +105,7 @@ class ModelConfig:
         check_bool("skip_tokenizer_init", self.skip_tokenizer_init)
         check_bool("enforce_eager", self.enforce_eager)
         if not self.enforce_eager:
-            raise _fail("enforce_eager", False, "CUDA graphs are not implemented yet (they arrive "
+            raise fail("enforce_eager", False, "CUDA graphs are not implemented yet (they arrive "
                         "in M6) and every step runs eagerly; leave it True")
         check_int("max_logprobs", self.max_logprobs, 0)
         check_choice("model_impl", self.model_impl, MODEL_IMPLS)
@@ -150,7 +116,7 @@ class ModelConfig:
 
             self.model = str(ensure_default_model())
         if not isinstance(self.model, (str, Path)):
-            raise _fail("model", self.model, "must be a path to a model directory")
+            raise fail("model", self.model, "must be a path to a model directory")
         self.model = str(self.model)
         self.tokenizer = str(self.tokenizer) if self.tokenizer is not None else self.model
         self.hf_config = self._load_hf_config()
@@ -160,13 +126,7 @@ class ModelConfig:
     def _load_hf_config(self) -> Any:
         from transformers import AutoConfig
 
-        raw = read_hf_config_dict(Path(self.model))
-        archs = raw.get("architectures") or []
-        if not any(a in SUPPORTED_ARCHITECTURES for a in archs):
-            raise ValueError(
-                f"model={self.model!r} is invalid: architecture {archs} is not supported; "
-                f"supported: {list(SUPPORTED_ARCHITECTURES)}"
-            )
+        check_model_dir(self.model)
         try:
             return AutoConfig.from_pretrained(self.model)
         except (KeyError, TypeError, ValueError, AttributeError) as error:
@@ -266,14 +226,12 @@ class CacheConfig:
 
     def __post_init__(self) -> None:
         check_int("block_size", self.block_size, 1, 1024)
-        u = self.gpu_memory_utilization
-        if isinstance(u, bool) or not isinstance(u, (int, float)) or not (0.0 < u <= 1.0):
-            raise _fail("gpu_memory_utilization", u, "must be a number in (0, 1]")
+        check_fraction("gpu_memory_utilization", self.gpu_memory_utilization)
         if self.num_gpu_blocks is not None:
             check_int("num_gpu_blocks", self.num_gpu_blocks, 1)
         check_bool("enable_prefix_caching", self.enable_prefix_caching)
         if self.enable_prefix_caching:
-            raise _fail("enable_prefix_caching", True,
+            raise fail("enable_prefix_caching", True,
                         "prefix caching is not implemented yet (it arrives in M4); leave it False")
         check_choice("cache_dtype", self.cache_dtype, CACHE_DTYPES)
         if self.kv_cache_memory_bytes is not None:
@@ -314,7 +272,7 @@ class ParallelConfig:
     def __post_init__(self) -> None:
         check_int("tensor_parallel_size", self.tensor_parallel_size, 1)
         if self.tensor_parallel_size > 1:
-            raise _fail("tensor_parallel_size", self.tensor_parallel_size,
+            raise fail("tensor_parallel_size", self.tensor_parallel_size,
                         "tensor parallelism is not implemented yet (it arrives in M7); leave it 1")
 
 

@@ -15,7 +15,7 @@ import enum
 import math
 from dataclasses import dataclass, field
 
-from folovllm.config import check_bool, check_int
+from folovllm.validation import check_bool, check_int
 
 # Temperatures below this are treated as exactly 0 (greedy), as in vLLM.
 SAMPLING_EPS = 1e-5

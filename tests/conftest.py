@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark each test with its milestone folder's marker and skip GPU tests without CUDA."""
-    skip_gpu = pytest.mark.skip(reason="needs CUDA (run through the device tool)")
+    skip_gpu = pytest.mark.skip(reason="needs a CUDA GPU")
     for item in items:
         parts = Path(item.fspath).relative_to(REPO / "tests").parts
         if parts and parts[0] in {f"m{i}" for i in range(8)}:

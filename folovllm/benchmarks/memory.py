@@ -86,7 +86,7 @@ def num_blocks_for(kv_bytes: int, block_size: int, bytes_per_token: int, max_num
 
 def nanovllm_lengths(num_prompts: int, seed: int = 0) -> tuple[list[int], list[int]]:
     """Prompt and output lengths of the nano-vllm workload (``Workload("nanovllm")``)."""
-    from folovllm.benchmarks.throughput import Workload
+    from folovllm.benchmarks.workload import Workload
 
     prompts, out_lens = Workload("nanovllm", num_prompts=num_prompts, seed=seed).requests(10000)
     return [len(p) for p in prompts], out_lens

@@ -1,44 +1,102 @@
-"""The ``folovllm`` command line: version, model-info, generate, chat, bench."""
+"""The ``folovllm`` command line: version, model-info, generate, chat, bench, ladder.
+
+Every command checks all of its arguments before it imports torch or transformers (a second or
+two) or loads a model, so ``folovllm --help`` answers at once and a mistyped option fails with the
+same one-line message as the Python API, in a fraction of a second. The heavy modules are
+imported inside the commands, after the checks.
+"""
 
 from __future__ import annotations
 
 import argparse
 import shlex
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import folovllm
 from folovllm.benchmarks import report
+from folovllm.sampling_params import SamplingParams
+from folovllm.validation import (
+    DEVICES,
+    LOAD_FORMATS,
+    MODEL_DTYPES,
+    check_choice,
+    check_fraction,
+    check_int,
+    check_model_dir,
+)
+
+if TYPE_CHECKING:
+    from folovllm.entrypoints.llm import LLM
+    from folovllm.outputs import CompletionOutput
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """argparse's formatter that appends ``(default: ...)`` to every option's help.
+
+    An option whose default is ``None`` says in its own help what ``None`` means (the default
+    model, a fresh seed, ...), so "(default: None)" is not appended to it.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or "(default:" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
 
 
 def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=None,
-                   help="HF model directory (default: the embedded SmolLM2-135M-Instruct)")
-    p.add_argument("--dtype", default="auto", help="auto|half|float16|bfloat16|float|float32")
-    p.add_argument("--device", default="auto", help="auto|cpu|cuda")
-    p.add_argument("--load-format", default="auto", help="auto|dummy (random weights)")
+                   help="Hugging Face model directory (default: the embedded "
+                        "SmolLM2-135M-Instruct, converted on first use into $FOLOVLLM_CACHE or "
+                        "~/.cache/folovllm)")
+    p.add_argument("--dtype", default="auto",
+                   help=f"one of {', '.join(MODEL_DTYPES)}; auto: float32 on the CPU, the "
+                        "checkpoint's dtype (bfloat16 for a float32 one) on a GPU")
+    p.add_argument("--device", default="auto",
+                   help=f"one of {', '.join(DEVICES)}; auto: cuda when a GPU is visible")
+    p.add_argument("--load-format", default="auto",
+                   help=f"one of {', '.join(LOAD_FORMATS)}; dummy: random weights, only "
+                        "config.json is read")
+
+
+def _check_model_args(args: argparse.Namespace) -> None:
+    """The model options' checks that need no torch. Whether CUDA is there (``--device cuda``)
+    needs torch, and is checked when the engine starts, before the weights are read."""
+    check_choice("dtype", args.dtype, MODEL_DTYPES)
+    check_choice("device", args.device, DEVICES)
+    check_choice("load_format", args.load_format, LOAD_FORMATS)
+    if args.model is not None:
+        check_model_dir(args.model)
 
 
 def _add_sampling_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--max-tokens", type=int, default=128)
-    p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
-    p.add_argument("--top-p", type=float, default=1.0)
-    p.add_argument("--top-k", type=int, default=0)
-    p.add_argument("--min-p", type=float, default=0.0)
-    p.add_argument("--repetition-penalty", type=float, default=1.0)
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--stop", action="append", default=None, help="a stop string (repeatable)")
+    p.add_argument("--max-tokens", type=int, default=128, help="most tokens to generate")
+    p.add_argument("--temperature", type=float, default=0.0, help="0 means greedy decoding")
+    p.add_argument("--top-p", type=float, default=1.0,
+                   help="keep the most likely tokens up to this total probability")
+    p.add_argument("--top-k", type=int, default=0,
+                   help="keep the k most likely tokens; 0 keeps all")
+    p.add_argument("--min-p", type=float, default=0.0,
+                   help="drop tokens less likely than min-p times the most likely one")
+    p.add_argument("--repetition-penalty", type=float, default=1.0,
+                   help="penalise tokens already seen; 1 disables it")
+    p.add_argument("--seed", type=int, default=None,
+                   help="seed of this request's sampling (default: none, a fresh draw every run)")
+    p.add_argument("--stop", action="append", default=None,
+                   help="a stop string, repeat it for several (default: none)")
 
 
-def _sampling_params(args: argparse.Namespace) -> folovllm.SamplingParams:
-    return folovllm.SamplingParams(
+def _sampling_params(args: argparse.Namespace) -> SamplingParams:
+    return SamplingParams(
         max_tokens=args.max_tokens, temperature=args.temperature, top_p=args.top_p,
         top_k=args.top_k, min_p=args.min_p, repetition_penalty=args.repetition_penalty,
         seed=args.seed, stop=args.stop)
 
 
-def _make_llm(args: argparse.Namespace, **extra):
+def _make_llm(args: argparse.Namespace, **extra: Any) -> LLM:
     from folovllm.entrypoints.llm import LLM
 
     _quiet_loading()
@@ -52,6 +110,7 @@ def _cmd_version(_: argparse.Namespace) -> int:
 
 
 def _cmd_model_info(args: argparse.Namespace) -> int:
+    _check_model_args(args)
     from folovllm.config import ModelConfig
     from folovllm.model_executor.loader import load_hf_model, summarize_model
 
@@ -63,55 +122,80 @@ def _cmd_model_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    llm = _make_llm(args)
     params = _sampling_params(args)
+    _check_model_args(args)
+    llm = _make_llm(args)
+    start = time.perf_counter()
     if args.chat:
         outs = llm.chat([[{"role": "user", "content": p}] for p in args.prompts], params,
-                        use_tqdm=False)
+                        use_tqdm=not args.quiet)
     else:
-        outs = llm.generate(list(args.prompts), params, use_tqdm=False)
+        outs = llm.generate(list(args.prompts), params, use_tqdm=not args.quiet)
+    seconds = time.perf_counter() - start
     for prompt, out in zip(args.prompts, outs):
         c = out.outputs[0]
         print(f"### prompt: {prompt}\n{c.text}\n### {len(c.token_ids)} tokens, "
               f"finish_reason={c.finish_reason}")
+    if not args.quiet:
+        tokens = sum(len(c.token_ids) for out in outs for c in out.outputs)
+        print(f"{len(outs)} {'prompt' if len(outs) == 1 else 'prompts'}, {tokens} output tokens "
+              f"in {seconds:.2f} s: {tokens / seconds:.1f} output tok/s", file=sys.stderr)
     return 0
 
 
 # --8<-- [start:stream_reply]
-def _stream_reply(llm, token_ids: list[int], params) -> str:
-    """Run one request step by step, printing text as it is produced.
+def _stream_reply(llm: LLM, token_ids: list[int], params: SamplingParams) -> CompletionOutput:
+    """Run one request step by step, printing text as it is produced; returns the final output
+    (its ``finish_reason`` says whether ``max_tokens`` cut the reply).
 
     The engine already holds back text that could still turn out to be the start of a stop
     string, so each output's text only ever grows and the delta can be printed at once.
     """
     engine = llm.llm_engine
     request_id = engine.add_request({"prompt_token_ids": token_ids}, params)
-    shown, text = 0, ""
+    shown, reply = 0, None
     while engine.has_unfinished_requests():
         for out in engine.step():
             if out.request_id != request_id:
                 continue
-            text = out.outputs[0].text
-            print(text[shown:], end="", flush=True)
-            shown = len(text)
+            reply = out.outputs[0]
+            print(reply.text[shown:], end="", flush=True)
+            shown = len(reply.text)
     print()
-    return text
+    return reply
 # --8<-- [end:stream_reply]
 
 
+def _read_message(interactive: bool) -> str | None:
+    """The next line typed (``None`` at the end of the input).
+
+    A terminal echoes what the user types after the ``you>`` prompt. Piped input is not echoed,
+    so then the line is printed after the prompt, and the output reads as a transcript with one
+    line per turn.
+    """
+    try:
+        line = input("you> " if interactive else "")
+    except EOFError:
+        if interactive:
+            print()  # end the prompt's line
+        return None
+    if not interactive:
+        print(f"you> {line}")
+    return line.strip()
+
+
 def _cmd_chat(args: argparse.Namespace) -> int:
-    llm = _make_llm(args)
     params = _sampling_params(args)
+    _check_model_args(args)
+    llm = _make_llm(args)
     history: list[dict[str, str]] = []
     if args.system:
         history.append({"role": "system", "content": args.system})
-    print("folovllm chat: type a message, /reset to clear the history, /exit or Ctrl-D to quit.")
-    while True:
-        try:
-            line = input("you> ").strip()
-        except EOFError:
-            print()
-            return 0
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print("folovllm chat: type a message, /reset to clear the history, /exit or Ctrl-D to "
+              "quit.")
+    while (line := _read_message(interactive)) is not None:
         if line in ("/exit", "/quit"):
             return 0
         if line == "/reset":
@@ -129,7 +213,10 @@ def _cmd_chat(args: argparse.Namespace) -> int:
             continue
         print("assistant> ", end="", flush=True)
         reply = _stream_reply(llm, prompt_ids, params)
-        history.append({"role": "assistant", "content": reply})
+        if reply.finish_reason == "length":
+            print(f"[reply cut at --max-tokens {params.max_tokens}: raise it for longer replies]")
+        history.append({"role": "assistant", "content": reply.text})
+    return 0
 
 
 def _csv(value: str) -> list[str]:
@@ -137,7 +224,7 @@ def _csv(value: str) -> list[str]:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from folovllm.benchmarks.throughput import Workload, format_table, run_throughput
+    from folovllm.benchmarks.workload import Workload, check_engines
 
     workload = Workload(name=args.workload, num_prompts=args.num_prompts,
                         input_len=args.input_len, output_len=args.output_len,
@@ -146,6 +233,14 @@ def _cmd_bench(args: argparse.Namespace) -> int:
                         prefix_len=args.prefix_len, long_len=args.long_len,
                         long_every=args.long_every)
     engines = tuple(_csv(args.engines))
+    check_engines(engines)
+    _check_model_args(args)
+    if args.max_model_len is not None:
+        check_int("max_model_len", args.max_model_len, 1)
+    if args.gpu_memory_utilization is not None:
+        check_fraction("gpu_memory_utilization", args.gpu_memory_utilization)
+    from folovllm.benchmarks.throughput import format_table, run_throughput
+
     _quiet_loading()
     model_kwargs = dict(model=args.model, dtype=args.dtype, device=args.device,
                         load_format=args.load_format)
@@ -159,6 +254,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _cmd_ladder(args: argparse.Namespace) -> int:
+    _check_model_args(args)
     from folovllm.benchmarks.ladder import LadderArgs, export_trees, format_ladder, run_ladder
 
     ladder_args = LadderArgs(device=args.device, num_prompts=args.num_prompts,
@@ -179,29 +275,36 @@ def _cmd_ladder(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="folovllm", description="FoloVLLM: a small, readable vLLM-style inference engine."
-    )
+        prog="folovllm", description="FoloVLLM: a small, readable vLLM-style inference engine.",
+        formatter_class=_HelpFormatter)
+    parser.add_argument("--version", action="version", version=f"folovllm {folovllm.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("version", help="print the version").set_defaults(func=_cmd_version)
 
-    p = sub.add_parser("model-info", help="load a model and print its summary")
+    def command(name: str, summary: str, func: Callable[[argparse.Namespace], int]
+                ) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=summary, description=summary, formatter_class=_HelpFormatter)
+        p.set_defaults(func=func)
+        return p
+
+    command("version", "print the version", _cmd_version)
+
+    p = command("model-info", "load a model and print its summary", _cmd_model_info)
     _add_model_args(p)
-    p.set_defaults(func=_cmd_model_info)
 
-    p = sub.add_parser("generate", help="generate completions for one or more prompts")
+    p = command("generate", "generate completions for one or more prompts", _cmd_generate)
     p.add_argument("prompts", nargs="+", help="prompt text(s)")
     p.add_argument("--chat", action="store_true", help="wrap each prompt in the chat template")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bar and no closing speed line (both go to stderr)")
     _add_model_args(p)
     _add_sampling_args(p)
-    p.set_defaults(func=_cmd_generate)
 
-    p = sub.add_parser("chat", help="an interactive chat that streams the reply")
-    p.add_argument("--system", default=None, help="an optional system message")
+    p = command("chat", "an interactive chat that streams the reply", _cmd_chat)
+    p.add_argument("--system", default=None, help="a system message (default: none)")
     _add_model_args(p)
     _add_sampling_args(p)
-    p.set_defaults(func=_cmd_chat)
 
-    p = sub.add_parser("bench", help="throughput: our engine vs transformers generate")
+    p = command("bench", "throughput: our engine vs transformers generate", _cmd_bench)
     p.add_argument("--workload", default="random",
                    help="random | nanovllm | shared-prefix | long-prompt")
     p.add_argument("--prefix-len", type=int, default=512,
@@ -214,31 +317,35 @@ def build_parser() -> argparse.ArgumentParser:
                    help="static batch size of transformers generate (default: all prompts)")
     p.add_argument("--range-ratio", type=float, default=0.0,
                    help="random workload: lengths uniform in len x [1-r, 1+r]")
-    p.add_argument("--max-model-len", type=int, default=None)
-    p.add_argument("--gpu-memory-utilization", type=float, default=None)
-    p.add_argument("--num-prompts", type=int, default=8)
-    p.add_argument("--input-len", type=int, default=128)
-    p.add_argument("--output-len", type=int, default=128)
+    p.add_argument("--max-model-len", type=int, default=None,
+                   help="longest sequence (default: the model's own limit)")
+    p.add_argument("--gpu-memory-utilization", type=float, default=None,
+                   help="fraction of the GPU the engine may use (default: LLM's default)")
+    p.add_argument("--num-prompts", type=int, default=8, help="requests in the workload")
+    p.add_argument("--input-len", type=int, default=128, help="prompt tokens per request")
+    p.add_argument("--output-len", type=int, default=128, help="output tokens per request")
     p.add_argument("--bench-seed", type=int, default=0, help="seed of the random prompts")
     p.add_argument("--repeats", type=int, default=3, help="timed runs per engine (best is kept)")
-    p.add_argument("--output-json", default=None, help="also write the results to this file")
+    p.add_argument("--output-json", default=None,
+                   help="also write the results to this file (default: none)")
     _add_model_args(p)
-    p.set_defaults(func=_cmd_bench)
 
-    p = sub.add_parser("ladder", help="one workload at each milestone tag (temporary exports)")
+    p = command("ladder", "one workload at each milestone tag (temporary exports)", _cmd_ladder)
     p.add_argument("--tags", default="m0,m1,m2", help="comma-separated milestone tags")
-    p.add_argument("--num-prompts", type=int, default=8)
-    p.add_argument("--input-len", type=int, default=64)
-    p.add_argument("--output-len", type=int, default=64)
-    p.add_argument("--repeats", type=int, default=1)
+    p.add_argument("--num-prompts", type=int, default=8, help="requests in the workload")
+    p.add_argument("--input-len", type=int, default=64, help="prompt tokens per request")
+    p.add_argument("--output-len", type=int, default=64, help="output tokens per request")
+    p.add_argument("--repeats", type=int, default=1, help="timed runs per engine (best is kept)")
     p.add_argument("--max-model-len", type=int, default=None,
-                   help="for the milestones whose bench has the flag")
+                   help="for the milestones whose bench has the flag (default: the model's own)")
     p.add_argument("--export-to", default=None,
-                   help="only write each tag's tree to DIR/<tag>, for a machine without history")
-    p.add_argument("--trees", default=None, help="run from trees made by --export-to")
-    p.add_argument("--output-json", default=None)
+                   help="only write each tag's tree to DIR/<tag>, for a machine without history "
+                        "(default: run the ladder)")
+    p.add_argument("--trees", default=None,
+                   help="run from trees made by --export-to (default: export from git)")
+    p.add_argument("--output-json", default=None,
+                   help="also write the results to this file (default: none)")
     _add_model_args(p)
-    p.set_defaults(func=_cmd_ladder)
     return parser
 
 

@@ -16,6 +16,8 @@ stays in the batch until the last row finishes, fed a pad token whose result is 
 
 from __future__ import annotations
 
+import inspect
+
 import torch
 
 from folovllm.config import ModelConfig
@@ -28,6 +30,7 @@ class HFModelRunner:
 
     def __init__(self, model_config: ModelConfig, pad_token_id: int) -> None:
         self.model = load_hf_model(model_config)
+        self._cache_arg = _cache_arg_name(self.model)
         self.device = torch.device(model_config.device)
         self.pad_token_id = pad_token_id
         self._cache = None
@@ -78,8 +81,8 @@ class HFModelRunner:
         positions = (mask.cumsum(dim=-1) - 1).clamp(min=0)
         self._cache = DynamicCache()
         out = self.model(input_ids=ids, attention_mask=mask, position_ids=positions,
-                         past_key_values=self._cache, use_cache=True,
-                         logits_to_keep=0 if all_logits else 1)
+                         use_cache=True, logits_to_keep=0 if all_logits else 1,
+                         **{self._cache_arg: self._cache})
         self._attention_mask = mask
         self._next_position = positions[:, -1] + 1
         return out.logits if all_logits else out.logits[:, -1, :]
@@ -94,7 +97,16 @@ class HFModelRunner:
         self._attention_mask = torch.cat([self._attention_mask, ones], dim=1)
         positions = self._next_position.unsqueeze(1)
         out = self.model(input_ids=ids, attention_mask=self._attention_mask, position_ids=positions,
-                         past_key_values=self._cache, use_cache=True, logits_to_keep=1)
+                         use_cache=True, logits_to_keep=1, **{self._cache_arg: self._cache})
         self._next_position = self._next_position + 1
         return out.logits[:, -1, :]
     # --8<-- [end:prefill_decode]
+
+
+def _cache_arg_name(model: torch.nn.Module) -> str:
+    """The keyword under which ``model.forward`` takes the KV cache.
+
+    transformers 5.24 renamed ``past_key_values`` to ``cache``; the old name still works there but
+    warns on every call, and older releases know only the old name.
+    """
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"

@@ -86,6 +86,14 @@ def test_auto_dtype_is_checkpoint_dtype_on_gpu(tiny_model_dirs, tmp_path: Path) 
         torch.bfloat16
 
 
+def test_every_dtype_name_maps_to_a_torch_dtype() -> None:
+    """The names live in the torch-free validation module, the torch dtypes in config.py."""
+    from folovllm.config import _DTYPES
+    from folovllm.validation import MODEL_DTYPES
+
+    assert ("auto", *_DTYPES) == MODEL_DTYPES
+
+
 def test_bad_dtype_names_the_choices(tiny_model_dirs) -> None:
     with pytest.raises(ValueError, match=r"dtype='fp8' is invalid: must be one of \['auto'"):
         ModelConfig(model=str(tiny_model_dirs["llama"]), dtype="fp8", device="cpu")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from folovllm.benchmarks.throughput import format_table
 from folovllm.entrypoints.cli import main
+from tests.cli_checks import run_cli_fresh
 
 
 def test_generate_prints_each_completion(tiny_model_dirs, capsys) -> None:
@@ -95,7 +97,7 @@ def test_bench_records_the_command_it_was_given(tiny_model_dirs, tmp_path) -> No
 
 
 def test_bench_workloads() -> None:
-    from folovllm.benchmarks.throughput import Workload
+    from folovllm.benchmarks.workload import Workload
 
     prompts, lens = Workload(name="nanovllm", num_prompts=50).requests(vocab_size=49152)
     assert all(100 <= len(p) <= 1024 for p in prompts) and all(100 <= n <= 1024 for n in lens)
@@ -130,3 +132,72 @@ def test_bench_bad_engine_or_too_long_workload_is_an_error(tiny_model_dirs, caps
     assert main(["bench", *model, "--workload", "nanovllm", "--num-prompts", "4",
                  "--engines", "folovllm"]) == 2
     assert "max_model_len=256" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["generate", "hi", "--max-tokens", "0"], "max_tokens=0 is invalid: must be in [1, inf]"),
+    (["generate", "hi", "--top-p", "1.5"], "top_p=1.5 is invalid: must be in (0.0, 1.0]"),
+    (["generate", "hi", "--temperature", "-1"], "temperature=-1.0 is invalid: must be in [0.0, inf]"),
+    (["chat", "--stop", ""], "stop=[''] is invalid: stop strings must not be empty"),
+    (["generate", "hi", "--dtype", "fp8"], "dtype='fp8' is invalid: must be one of"),
+    (["generate", "hi", "--model", "/no/such/dir"],
+     "model='/no/such/dir' is invalid: the directory does not exist"),
+    (["model-info", "--model", "/"], "model='/' is invalid: no config.json there"),
+    (["bench", "--repeats", "0"], "repeats=0 is invalid: must be in [1, inf]"),
+    (["bench", "--engines", "folovllm,vllm"], "engine='vllm' is invalid: must be one of"),
+    (["bench", "--gpu-memory-utilization", "1.5"],
+     "gpu_memory_utilization=1.5 is invalid: must be a number in (0, 1]"),
+])
+def test_a_bad_argument_fails_before_torch_is_imported(argv, message) -> None:
+    """The same one-line message as the Python API, before the seconds of importing torch."""
+    run = run_cli_fresh(argv)
+    assert run.returncode == 2 and run.out == ""
+    assert run.err.startswith(f"error: {message}") and run.err.count("\n") == 0, run.err
+    assert run.heavy_imports == []
+
+
+def test_a_bad_architecture_fails_before_torch_is_imported(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text(json.dumps({"architectures": ["GPT2LMHeadModel"]}))
+    run = run_cli_fresh(["generate", "hi", "--model", str(tmp_path)])
+    assert run.returncode == 2 and "architecture ['GPT2LMHeadModel'] is not supported" in run.err
+    assert run.heavy_imports == []
+
+
+def test_generate_shows_progress_and_ends_with_a_speed_line(tiny_model_dirs, capsys) -> None:
+    argv = ["generate", "Hello world", "The quick", "--model", str(tiny_model_dirs["llama"]),
+            "--device", "cpu", "--max-tokens", "5"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    tokens = sum(int(n) for n in re.findall(r"^### (\d+) tokens", captured.out, re.M))
+    assert "Generating" in captured.err and "output tok/s" in captured.err  # the tqdm bar
+    last = captured.err.rstrip("\n").rsplit("\n", 1)[-1]
+    assert re.fullmatch(rf"2 prompts, {tokens} output tokens in \d+\.\d\d s: \d+\.\d output tok/s",
+                        last), last
+    assert main([*argv, "--quiet"]) == 0
+    quiet = capsys.readouterr()
+    assert quiet.err == "" and quiet.out == captured.out
+
+
+def test_chat_with_piped_input_prints_one_line_per_turn(tiny_model_dirs, monkeypatch,
+                                                        capsys) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("hello\n/reset\nagain\n"))
+    rc = main(["chat", "--model", str(tiny_model_dirs["qwen3"]), "--device", "cpu",
+               "--max-tokens", "4"])
+    lines = capsys.readouterr().out.splitlines()
+    assert rc == 0
+    assert [ln for ln in lines if ln.startswith("you> ")] == ["you> hello", "you> /reset",
+                                                              "you> again"]
+    assert lines[0] == "you> hello" and lines[1].startswith("assistant> ")
+    assert sum(ln.startswith("assistant> ") for ln in lines) == 2
+    assert not any("you>" in ln and "assistant>" in ln for ln in lines)
+
+
+def test_chat_says_when_max_tokens_cut_a_reply(monkeypatch, capsys) -> None:
+    """The first answer ends by itself within 16 tokens; the story is cut."""
+    monkeypatch.setattr("sys.stdin", io.StringIO(
+        "What is the capital of France?\n/reset\nWrite a long story about the sea.\n"))
+    assert main(["chat", "--device", "cpu", "--max-tokens", "16"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    notice = "[reply cut at --max-tokens 16: raise it for longer replies]"
+    assert lines[1] == "assistant> The capital of France is Paris."
+    assert lines.count(notice) == 1 and lines[-1] == notice

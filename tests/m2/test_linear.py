@@ -20,10 +20,10 @@ from folovllm.model_executor.layers.linear import (
     use_onednn,
 )
 
-needs_onednn = pytest.mark.skipif(not HAS_ONEDNN, reason="this PyTorch build has no oneDNN")
+needs_onednn = pytest.mark.skipif(not HAS_ONEDNN, reason="needs a PyTorch build with oneDNN")
 
 
-@pytest.mark.skipif(not ONEDNN_LINEAR, reason="oneDNN linear is used on x86-64 CPUs only")
+@pytest.mark.skipif(not ONEDNN_LINEAR, reason="needs an x86-64 CPU (oneDNN linear is used there only)")
 def test_float32_on_cpu_goes_to_onednn_and_nothing_else_does() -> None:
     x, w = torch.randn(3, 8), torch.randn(5, 8)
     assert use_onednn(x, w)

@@ -20,11 +20,13 @@ from folovllm.model_executor.layers.rotary_embedding import RotaryEmbedding
 
 INTERPRETED = os.environ.get("TRITON_INTERPRET") == "1"
 REPO = Path(__file__).resolve().parents[2]
-only_interpreted = pytest.mark.skipif(not INTERPRETED, reason="runs in the interpreter's process")
+only_interpreted = pytest.mark.skipif(
+    not INTERPRETED, reason="needs TRITON_INTERPRET=1 (test_fused_ops_under_the_interpreter sets it)")
 
 
 @pytest.mark.skipif(INTERPRETED or torch.cuda.is_available(),
-                    reason="the interpreter's own process, or a GPU (compiled kernels tested there)")
+                    reason="needs a process without TRITON_INTERPRET=1 and without a GPU (on a GPU "
+                           "the compiled kernels are tested)")
 def test_fused_ops_under_the_interpreter() -> None:
     child = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--noconftest", __file__,

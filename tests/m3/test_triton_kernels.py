@@ -41,9 +41,10 @@ HALF_TOL = 2e-2
 SCALE = 0.3
 
 
-@pytest.mark.skipif(INTERPRETED, reason="this is the interpreter's process")
+@pytest.mark.skipif(INTERPRETED, reason="needs a process without TRITON_INTERPRET=1 (it starts one with it)")
 @pytest.mark.skipif(torch.cuda.is_available(),
-                    reason="on a GPU the compiled kernels are tested (tests/gpu/test_m3_kernels_gpu.py)")
+                    reason="needs a machine without a GPU (on a GPU, tests/gpu/test_m3_kernels_gpu.py "
+                           "tests the compiled kernels)")
 def test_kernels_under_the_interpreter() -> None:
     """Run every kernel test of this file in a child process with the interpreter on.
 
@@ -63,7 +64,7 @@ def test_kernels_under_the_interpreter() -> None:
 def ta() -> ModuleType:
     """The backend module, its kernels interpreted (only in the child process)."""
     if not INTERPRETED:
-        pytest.skip("runs in the interpreter's own process: test_kernels_under_the_interpreter")
+        pytest.skip("needs TRITON_INTERPRET=1 (test_kernels_under_the_interpreter sets it)")
     pytest.importorskip("triton")
     import folovllm.attention.backends.triton_attn as triton_attn
 

@@ -13,7 +13,7 @@ lengths here are exactly the benchmark's.
 """
 
 from folovllm import SamplingParams
-from folovllm.benchmarks.throughput import Workload
+from folovllm.benchmarks.workload import Workload
 from folovllm.config import SchedulerConfig
 from folovllm.core.kv_cache_manager import KVCacheManager
 from folovllm.core.scheduler import Scheduler

@@ -10,7 +10,7 @@ own limit, which is what `max_model_len=None` gives.
 
 import math
 
-from folovllm.benchmarks.throughput import Workload
+from folovllm.benchmarks.workload import Workload
 from folovllm.config import ModelConfig
 
 GiB, MiB = 1 << 30, 1 << 20
