@@ -29,7 +29,7 @@ serve-docs: $(STAMP)
 	$(BIN)/mkdocs serve
 
 lint: $(STAMP)
-	$(BIN)/ruff check folovllm tests examples
+	$(BIN)/ruff check folovllm benchmarks tests examples
 
 tags:
 	bash milestones/make_tags.sh

@@ -6,7 +6,6 @@ import argparse
 import shlex
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 import folovllm
 from folovllm.benchmarks import report
@@ -158,25 +157,6 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_ladder(args: argparse.Namespace) -> int:
-    from folovllm.benchmarks.ladder import LadderArgs, export_trees, format_ladder, run_ladder
-
-    ladder_args = LadderArgs(device=args.device, num_prompts=args.num_prompts,
-                             input_len=args.input_len, output_len=args.output_len,
-                             repeats=args.repeats, model=args.model, load_format=args.load_format,
-                             max_model_len=args.max_model_len)
-    tags = _csv(args.tags)
-    repo = Path(__file__).resolve().parents[2]
-    if args.export_to:
-        export_trees(repo, tags, Path(args.export_to))
-        print(f"exported {', '.join(tags)} to {args.export_to}")
-        return 0
-    trees = Path(args.trees) if args.trees else None
-    result = run_ladder(repo, tags, ladder_args, command=args.command_line, trees=trees)
-    report(format_ladder(result), result, args.output_json)
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="folovllm", description="FoloVLLM: a small, readable vLLM-style inference engine."
@@ -225,20 +205,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_args(p)
     p.set_defaults(func=_cmd_bench)
 
-    p = sub.add_parser("ladder", help="one workload at each milestone tag (temporary exports)")
-    p.add_argument("--tags", default="m0,m1,m2", help="comma-separated milestone tags")
-    p.add_argument("--num-prompts", type=int, default=8)
-    p.add_argument("--input-len", type=int, default=64)
-    p.add_argument("--output-len", type=int, default=64)
-    p.add_argument("--repeats", type=int, default=1)
-    p.add_argument("--max-model-len", type=int, default=None,
-                   help="for the milestones whose bench has the flag")
-    p.add_argument("--export-to", default=None,
-                   help="only write each tag's tree to DIR/<tag>, for a machine without history")
-    p.add_argument("--trees", default=None, help="run from trees made by --export-to")
-    p.add_argument("--output-json", default=None)
-    _add_model_args(p)
-    p.set_defaults(func=_cmd_ladder)
     return parser
 
 

@@ -56,7 +56,7 @@ def _test_file_for(include: str) -> str | None:
         return "tests/docs/test_benchmarks.py"  # re-rendered from its JSON and compared
     if include.startswith("examples/"):
         return "tests/test_examples.py"  # runs every example
-    if include.startswith("folovllm/") and path.suffix == ".py":
+    if include.startswith(("folovllm/", "benchmarks/")) and path.suffix == ".py":
         module = include[: -len(".py")].replace("/", ".").removesuffix(".__init__")
         pattern = re.compile(rf"\b{re.escape(module)}\b")
         for test in sorted((REPO / "tests").rglob("test_*.py")):

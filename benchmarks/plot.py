@@ -5,7 +5,7 @@ second per engine. The SVG is written by hand, deterministically, so a test can 
 committed chart from its JSON and fail if a chart and its numbers ever disagree; it needs no
 plotting library.
 
-Run ``python -m folovllm.benchmarks.plot`` to (re)draw every chart.
+Run ``python -m benchmarks.plot`` to (re)draw every chart.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def draw_all(results_dir: Path = RESULTS, plots_dir: Path = PLOTS) -> list[Path]
     memory results are tables only)."""
     plots_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    from folovllm.benchmarks.ladder import render_ladder_svg
+    from benchmarks.ladder import render_ladder_svg
 
     for path in sorted(results_dir.glob("*.json")):
         out = plots_dir / f"{path.stem}.svg"
