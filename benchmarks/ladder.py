@@ -3,8 +3,9 @@
 For every tag the source tree is exported with ``git archive`` into a temporary folder and that
 milestone's own ``folovllm bench`` runs there (in a subprocess, so each milestone imports its own
 code), timing that milestone's engine against ``transformers`` ``generate`` on the same workload.
-The rungs are collected into one results file, drawn as a table and a chart on the benchmarks
-page. A tag whose bench does not exist yet (m0 has no engine) is recorded as skipped.
+The rungs are collected into one results file, drawn as a table (``format_ladder``) and a chart
+(``benchmarks.plot``) on the benchmarks page. A tag whose bench does not exist yet (m0 has no
+engine) is recorded as skipped.
 
 A machine without the repository's history (e.g. a GPU machine that gets a copy of the working
 tree only) runs from trees exported beforehand: ``--export-to DIR`` writes each tag's files and
@@ -30,7 +31,6 @@ import tarfile
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from html import escape
 from pathlib import Path
 
 from folovllm.benchmarks import report
@@ -151,31 +151,6 @@ def format_ladder(ladder: dict) -> str:
                          f"{r['transformers']:.1f} | {r['folovllm'] / r['transformers']:.2f}x |")
     lines.append("")
     return "\n".join(lines)
-
-
-def render_ladder_svg(ladder: dict, title: str) -> str:
-    """One bar per measured milestone, with the transformers reference as a dashed line."""
-    rungs = [r for r in ladder["rungs"] if not r["skipped"]]
-    top = max([r["folovllm"] for r in rungs] + [r["transformers"] for r in rungs])
-    width, base, bar, gap, left = 560, 200, 60, 40, 60
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{base + 60}" '
-             'font-family="sans-serif" font-size="13">',
-             f'<text x="10" y="20" font-size="15" font-weight="bold">{escape(title)}</text>']
-    for i, r in enumerate(rungs):
-        x = left + i * (bar + gap)
-        h = round(150 * r["folovllm"] / top, 1)
-        ref = round(base - 150 * r["transformers"] / top, 1)
-        parts += [
-            f'<rect x="{x}" y="{base - h}" width="{bar}" height="{h}" fill="#3f51b5"/>',
-            f'<line x1="{x - 8}" x2="{x + bar + 8}" y1="{ref}" y2="{ref}" stroke="#ff9800" '
-            'stroke-width="2" stroke-dasharray="5,3"/>',
-            f'<text x="{x + bar / 2}" y="{base - h - 6}" text-anchor="middle">'
-            f'{r["folovllm"]:.1f}</text>',
-            f'<text x="{x + bar / 2}" y="{base + 18}" text-anchor="middle">{escape(r["tag"])}</text>',
-        ]
-    parts += [f'<text x="10" y="{base + 45}" font-size="11" fill="#555">bars: folovllm output '
-              'tok/s at each tag; dashed: transformers generate, same run</text>', "</svg>"]
-    return "\n".join(parts) + "\n"
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,9 +12,9 @@ import pytest
 from benchmarks.gemm import format_table as format_gemm_table
 from benchmarks.kernels import decode_bytes
 from benchmarks.kernels import format_table as format_kernel_table
-from benchmarks.ladder import format_ladder, render_ladder_svg
+from benchmarks.ladder import format_ladder
 from benchmarks.memory import compare, format_memory_table
-from benchmarks.plot import render_svg
+from benchmarks.plot import render_ladder_svg, render_svg
 from folovllm.benchmarks.throughput import format_table
 from tests.docs.docs_tools import DOCS, RESULT_TABLES, RESULTS
 
@@ -69,6 +69,14 @@ def test_plot_is_drawn_from_its_json(path: Path) -> None:
     svg = _PLOTS / f"{path.stem}.svg"
     assert svg.is_file(), f"{svg.name} missing: run python -m benchmarks.plot"
     assert svg.read_text() == render_svg(json.loads(path.read_text()), path.stem)
+
+
+def test_charts_carry_no_date_or_version() -> None:
+    """What would change between two draws of the same numbers stays out of the file."""
+    result = json.loads(_JSON[0].read_text())
+    svg = render_svg(result, "x")
+    assert "<dc:date>" not in svg and "Matplotlib v" not in svg
+    assert svg == render_svg(result, "x")
 
 
 @pytest.mark.parametrize("path", _LADDERS, ids=lambda p: p.name)
