@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,16 +21,10 @@ from tests.docs.docs_tools import (
 )
 
 
-def test_strict_build(tmp_path: Path) -> None:
-    """``mkdocs build --strict``: broken links, anchors, nav entries or includes fail the build.
-
-    Never add ``-q``: strict mode counts *logged* warnings, and ``-q`` hides them, so a quiet
-    strict build passes with broken links.
-    """
-    proc = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(tmp_path / "site")],
-        cwd=REPO, capture_output=True, text=True,
-    )
+def test_strict_build(site_build: tuple[subprocess.CompletedProcess, Path]) -> None:
+    """``mkdocs build --strict``: broken links, anchors, nav entries or includes fail the build
+    (the build itself is the ``site_build`` fixture, shared with the tests of the built site)."""
+    proc, _ = site_build
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
