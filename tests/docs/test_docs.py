@@ -98,3 +98,23 @@ def test_python_fences_run(page: Path, monkeypatch: pytest.MonkeyPatch) -> None:
             continue
         code = compile(fence.body, f"{page.relative_to(REPO)}:{fence.line}", "exec")
         exec(code, namespace)  # noqa: S102 - executing our own docs is the point
+
+
+def _package_modules() -> list[str]:
+    """Every module of the package with something to document (empty ``__init__``s left out)."""
+    modules = []
+    for path in sorted((REPO / "folovllm").rglob("*.py")):
+        if path.name == "__init__.py" and not re.search(r"^(def|class) ", path.read_text(), re.M):
+            continue
+        parts = path.relative_to(REPO).with_suffix("").parts
+        modules.append(".".join(parts[:-1] if path.name == "__init__.py" else parts))
+    return modules
+
+
+@pytest.mark.parametrize("page", ["api.md", "api.zh.md"])
+def test_api_reference_covers_every_module(page: str) -> None:
+    """One ``::: module`` block per module, so a new module cannot be left out of the reference."""
+    documented = re.findall(r"^::: (\S+)", (DOCS / page).read_text(), re.M)
+    assert len(documented) == len(set(documented)), f"{page} documents a module twice"
+    assert sorted(documented) == sorted(_package_modules()), page
+    assert documented == re.findall(r"^::: (\S+)", (DOCS / "api.md").read_text(), re.M)
