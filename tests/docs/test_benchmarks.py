@@ -15,6 +15,7 @@ from benchmarks.kernels import format_table as format_kernel_table
 from benchmarks.ladder import format_ladder
 from benchmarks.memory import compare, format_memory_table
 from benchmarks.plot import render_ladder_svg, render_svg
+from benchmarks.summary import decode_bound, render_summary
 from folovllm.benchmarks.throughput import format_table
 from tests.docs.docs_tools import DOCS, RESULT_TABLES, RESULTS
 
@@ -124,6 +125,23 @@ def test_gemm_results_are_consistent_and_rendered(path: Path) -> None:
     for r in result["rows"]:
         assert r["speedup"] == pytest.approx(r["f_linear_ms"] / r["onednn_ms"], abs=0.01)
     assert result["command"].startswith("python -m benchmarks.gemm")
+
+
+def test_summary_is_rendered_from_the_results() -> None:
+    """The table that opens the benchmarks page is exactly what the results files render to."""
+    assert (RESULT_TABLES / "summary.md").read_text() == render_summary(RESULTS)
+
+
+def test_decode_bound_is_bytes_over_bandwidth() -> None:
+    kernel = json.loads((RESULTS / "m3-gpu-decode-kernel.json").read_text())
+    e2e = json.loads((RESULTS / "m3-gpu-nanovllm.json").read_text())
+    bound = decode_bound(kernel, e2e)
+    shapes = kernel["shapes"]  # 2 (K, V) x 28 layers x 8 KV heads x 128 dims x 2 bytes per token
+    assert bound.kv_bytes == shapes["batch"] * shapes["context"] * 2 * 28 * 8 * 128 * 2
+    assert bound.weight_bytes == 596_049_920 * 2      # Qwen3-0.6B in bf16, tied embedding once
+    assert bound.bound_ms == pytest.approx((bound.weight_bytes + bound.kv_bytes)
+                                           / kernel["copy_gbps"] / 1e6)
+    assert 0 < bound.fraction < 1                    # a whole step is slower than its bytes
 
 
 def _measured_strings() -> set[str]:
