@@ -64,52 +64,50 @@ def _load(results_dir: Path, name: str) -> dict:
     return json.loads((results_dir / f"{name}.json").read_text())
 
 
+def _device(name: str) -> str:
+    return "CPU (2 cores)" if name == "cpu" else name
+
+
 def _speed_row(what: str, workload: str, result: dict) -> str:
     by = {r["engine"]: r["output_tokens_per_s"] for r in result["results"]}
     ours, base = by["folovllm"], by["transformers"]
-    return (f"| {what} | {workload} | {result['device']} | {ours:.1f} tok/s | {base:.1f} tok/s | "
-            f"**{ours / base:.2f}x** | `{result['commit'][:7]}` |")
+    return (f"| {what} | **{ours / base:.2f}x** | {ours:.1f} tok/s | {base:.1f} tok/s | "
+            f"{workload}; {_device(result['device'])}, commit `{result['commit'][:7]}` |")
 
 
-def _ladder_cell(ladder: dict) -> str:
-    return " · ".join(f"{r['tag']} {r['folovllm'] / r['transformers']:.2f}x"
-                      for r in ladder["rungs"] if not r["skipped"])
+def _ladder_row(what: str, ladder: dict) -> str:
+    w = ladder["workload"]
+    ratios = "<br>".join(f"{r['tag']} {r['folovllm'] / r['transformers']:.2f}x"
+                        for r in ladder["rungs"] if not r["skipped"])
+    return (f"| {what} | **{ratios}** | | | {w['num_prompts']} requests of {w['input_len']} -> "
+            f"{w['output_len']} tokens; {_device(ladder['device'])}, each tag's own code |")
 
 
 def render_summary(results_dir: Path = RESULTS) -> str:
+    """Speeds against ``transformers``, then the hardware and memory rows, then the ladder."""
     cpu, cpu_nano = _load(results_dir, "m3-cpu-onednn"), _load(results_dir, "cpu-nanovllm-32")
     gpu, kernel = _load(results_dir, "m3-gpu-nanovllm"), _load(results_dir, "m3-gpu-decode-kernel")
     memory = _load(results_dir, "m3-memory")
-    ladder_cpu, ladder_gpu = _load(results_dir, "ladder-cpu"), _load(results_dir, "ladder-gpu")
     bound = decode_bound(kernel, gpu)
     m2, m3 = memory["cases"][0]["rows"]
-    shape = kernel["shapes"]
+    shape = f"{kernel['shapes']['batch']} sequences x {kernel['shapes']['context']} tokens"
     lines = [
-        "| measurement | workload | device | FoloVLLM | reference | result | commit |",
-        "|---|---|---|---:|---:|---:|---|",
-        _speed_row("throughput vs `transformers`", "32 requests of mixed length "
-                   "(SmolLM2-135M, fp32)", cpu),
-        _speed_row("throughput vs `transformers`", "nano-vllm, 32 requests (SmolLM2-135M, fp32)",
-                   cpu_nano),
-        _speed_row("throughput vs `transformers`", "nano-vllm, 256 requests (Qwen3-0.6B, bf16)",
-                   gpu),
-        f"| decode kernel vs device copy | {shape['batch']} sequences x {shape['context']} tokens "
-        f"| {kernel['device']} | {kernel['decode_gbps']:.0f} GB/s | {kernel['copy_gbps']:.0f} GB/s "
-        f"| **{kernel['fraction']:.0%}** of copy bandwidth | - |",
-        f"| decode step vs memory-bandwidth bound | {shape['batch']} sequences x "
-        f"{shape['context']} tokens | {gpu['device']} | {bound.tpot_ms:.1f} ms per token "
-        f"| {bound.bound_ms:.1f} ms bound | **{bound.fraction:.0%}** of the bound "
-        f"| `{gpu['commit'][:7]}` |",
-        f"| sequences running at once, M3 blocks vs M2 slots | nano-vllm, 256 requests, "
-        f"{memory['kv_cache_bytes'] / 2**30:.0f} GiB KV, max_model_len "
-        f"{memory['cases'][0]['max_model_len']} | simulated | {m3['busy_running']:.1f} "
-        f"| {m2['busy_running']:.1f} | **{m3['busy_running'] / m2['busy_running']:.2f}x** | - |",
-        f"| milestone ladder vs `transformers` | {ladder_cpu['workload']['num_prompts']} x "
-        f"{ladder_cpu['workload']['input_len']} -> {ladder_cpu['workload']['output_len']} tokens "
-        f"| {ladder_cpu['device']} | | | {_ladder_cell(ladder_cpu)} | each tag |",
-        f"| milestone ladder vs `transformers` | {ladder_gpu['workload']['num_prompts']} x "
-        f"{ladder_gpu['workload']['input_len']} -> {ladder_gpu['workload']['output_len']} tokens "
-        f"| {ladder_gpu['device']} | | | {_ladder_cell(ladder_gpu)} | each tag |",
+        "| measurement | result | FoloVLLM | reference | setup |",
+        "|---|---:|---:|---:|---|",
+        _speed_row("CPU throughput", "32 requests of mixed length, SmolLM2-135M in fp32", cpu),
+        _speed_row("CPU throughput, nano-vllm", "32 requests, SmolLM2-135M in fp32", cpu_nano),
+        _speed_row("GPU throughput, nano-vllm", "256 requests, Qwen3-0.6B in bf16", gpu),
+        f"| decode kernel bandwidth | **{kernel['fraction']:.0%}** of a copy "
+        f"| {kernel['decode_gbps']:.0f} GB/s | {kernel['copy_gbps']:.0f} GB/s "
+        f"| {shape}; {kernel['device']} |",
+        f"| decode step time | **{bound.fraction:.0%}** of the bound | {bound.tpot_ms:.1f} ms "
+        f"| {bound.bound_ms:.1f} ms | {shape}; {gpu['device']}, commit `{gpu['commit'][:7]}` |",
+        f"| sequences at once | **{m3['busy_running'] / m2['busy_running']:.2f}x** "
+        f"| {m3['busy_running']:.1f} | {m2['busy_running']:.1f} | M3 blocks against M2 slots, "
+        f"nano-vllm, {memory['kv_cache_bytes'] / 2**30:.0f} GiB of KV cache, max_model_len "
+        f"{memory['cases'][0]['max_model_len']}; simulated |",
+        _ladder_row("milestone ladder, CPU", _load(results_dir, "ladder-cpu")),
+        _ladder_row("milestone ladder, GPU", _load(results_dir, "ladder-gpu")),
     ]
     return "\n".join(lines) + "\n"
 
