@@ -29,10 +29,10 @@ serve-docs: $(STAMP)
 	$(BIN)/mkdocs serve
 
 lint: $(STAMP)
-	$(BIN)/ruff check folovllm tests examples
+	$(BIN)/ruff check folovllm benchmarks docs_hooks tests examples
 
 tags:
 	bash milestones/make_tags.sh
 
 clean:
-	rm -rf $(VENV) site .pytest_cache
+	rm -rf $(VENV) site .pytest_cache .cache

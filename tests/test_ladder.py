@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from folovllm.benchmarks.ladder import LadderArgs, export_tree, format_ladder, run_rung
+from benchmarks.ladder import LadderArgs, export_tree, format_ladder, main, run_rung
 
 
 def _repo(tmp_path: Path) -> Path:
@@ -52,7 +52,7 @@ def test_format_ladder() -> None:
 def test_exported_trees_run_without_the_history(tmp_path: Path) -> None:
     """--export-to writes each tag's files and commit; --trees runs from them (the device tool's
     copy of the repository has no usable history)."""
-    from folovllm.benchmarks.ladder import COMMIT_FILE, export_trees, run_ladder
+    from benchmarks.ladder import COMMIT_FILE, export_trees, run_ladder
 
     repo = _repo(tmp_path)
     export_trees(repo, ["m0"], tmp_path / "trees")
@@ -81,3 +81,29 @@ def test_a_bench_that_does_not_start_is_an_error_not_a_skip(tmp_path: Path) -> N
     (cli / "cli.py").write_text("import no_such_module_anywhere\n")
     with pytest.raises(RuntimeError, match="does not start"):
         run_rung(tmp_path, LadderArgs())
+
+
+def test_the_ladder_is_repository_tooling_not_a_package_command(capsys) -> None:
+    """The ladder needs the git history, so it runs as ``python -m benchmarks.ladder`` from a
+    clone; the installed ``folovllm`` command has no ``ladder``, and no package module reads the
+    history or writes into ``docs/``."""
+    from folovllm.entrypoints.cli import main as folovllm_main
+
+    with pytest.raises(SystemExit):
+        folovllm_main(["ladder", "--help"])
+    assert "invalid choice: 'ladder'" in capsys.readouterr().err
+    package = Path(__file__).resolve().parents[1] / "folovllm"
+    for path in package.rglob("*.py"):
+        text = path.read_text()
+        assert "git archive" not in text and '"archive"' not in text, path
+        assert "docs/" not in text, path
+
+
+def test_ladder_command_line_reports_a_missing_tag(tmp_path: Path, capsys, monkeypatch) -> None:
+    import benchmarks.ladder as ladder
+
+    monkeypatch.setattr(ladder, "REPO", _repo(tmp_path))
+    assert main(["--tags", "m9", "--export-to", str(tmp_path / "trees")]) == 2
+    assert "tag 'm9' not found" in capsys.readouterr().err
+    assert main(["--tags", "m0", "--export-to", str(tmp_path / "trees")]) == 0
+    assert (tmp_path / "trees" / "m0" / "hello.txt").read_text() == "m0 tree\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -45,3 +46,18 @@ def test_existing_tags_match_the_record() -> None:
         tagged = _git("rev-parse", "-q", "--verify", f"refs/tags/{m.tag}^{{commit}}")
         if tagged.returncode == 0:
             assert tagged.stdout.strip() == m.commit, f"tag {m.tag} disagrees with the record"
+
+
+def test_the_docs_overview_says_what_the_record_says() -> None:
+    """The overview's table and each milestone's **Status.** line call a milestone tagged
+    exactly when the record does (en + zh)."""
+    words = {"index.md": ("tagged (`{tag}`)", "**Status.** Tagged"),
+             "index.zh.md": ("已打标签（`{tag}`）", "**状态。** 已打标签")}
+    for page, (cell, status) in words.items():
+        text = (REPO / "docs" / "milestones" / page).read_text()
+        for m in read_records():
+            row = re.search(rf"^\| \[M{m.tag[1:]}\]\(#{m.tag}\) \|.*$", text, re.M).group(0)
+            section = text.split(f"{{ #{m.tag} }}", 1)[1].split("\n## ", 1)[0]
+            tagged = m.status == "tagged"
+            assert (cell.format(tag=m.tag) in row) == tagged, f"{page}: {row}"
+            assert (status in section) == tagged, f"{page}: the {m.tag} section's status"

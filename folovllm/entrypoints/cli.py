@@ -1,4 +1,4 @@
-"""The ``folovllm`` command line: version, model-info, generate, chat, bench, ladder.
+"""The ``folovllm`` command line: version, model-info, generate, chat, bench.
 
 Every command checks all of its arguments before it imports torch or transformers (a second or
 two) or loads a model, so ``folovllm --help`` answers at once and a mistyped option fails with the
@@ -13,7 +13,6 @@ import shlex
 import sys
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import folovllm
@@ -253,26 +252,6 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_ladder(args: argparse.Namespace) -> int:
-    _check_model_args(args)
-    from folovllm.benchmarks.ladder import LadderArgs, export_trees, format_ladder, run_ladder
-
-    ladder_args = LadderArgs(device=args.device, num_prompts=args.num_prompts,
-                             input_len=args.input_len, output_len=args.output_len,
-                             repeats=args.repeats, model=args.model, load_format=args.load_format,
-                             max_model_len=args.max_model_len)
-    tags = _csv(args.tags)
-    repo = Path(__file__).resolve().parents[2]
-    if args.export_to:
-        export_trees(repo, tags, Path(args.export_to))
-        print(f"exported {', '.join(tags)} to {args.export_to}")
-        return 0
-    trees = Path(args.trees) if args.trees else None
-    result = run_ladder(repo, tags, ladder_args, command=args.command_line, trees=trees)
-    report(format_ladder(result), result, args.output_json)
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="folovllm", description="FoloVLLM: a small, readable vLLM-style inference engine.",
@@ -330,22 +309,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write the results to this file (default: none)")
     _add_model_args(p)
 
-    p = command("ladder", "one workload at each milestone tag (temporary exports)", _cmd_ladder)
-    p.add_argument("--tags", default="m0,m1,m2", help="comma-separated milestone tags")
-    p.add_argument("--num-prompts", type=int, default=8, help="requests in the workload")
-    p.add_argument("--input-len", type=int, default=64, help="prompt tokens per request")
-    p.add_argument("--output-len", type=int, default=64, help="output tokens per request")
-    p.add_argument("--repeats", type=int, default=1, help="timed runs per engine (best is kept)")
-    p.add_argument("--max-model-len", type=int, default=None,
-                   help="for the milestones whose bench has the flag (default: the model's own)")
-    p.add_argument("--export-to", default=None,
-                   help="only write each tag's tree to DIR/<tag>, for a machine without history "
-                        "(default: run the ladder)")
-    p.add_argument("--trees", default=None,
-                   help="run from trees made by --export-to (default: export from git)")
-    p.add_argument("--output-json", default=None,
-                   help="also write the results to this file (default: none)")
-    _add_model_args(p)
     return parser
 
 

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from folovllm.benchmarks.gemm import format_table as format_gemm_table
-from folovllm.benchmarks.kernels import decode_bytes
-from folovllm.benchmarks.kernels import format_table as format_kernel_table
-from folovllm.benchmarks.ladder import format_ladder, render_ladder_svg
-from folovllm.benchmarks.memory import compare, format_memory_table
-from folovllm.benchmarks.plot import render_svg
+from benchmarks.gemm import format_table as format_gemm_table
+from benchmarks.kernels import decode_bytes
+from benchmarks.kernels import format_table as format_kernel_table
+from benchmarks.ladder import format_ladder
+from benchmarks.memory import compare, format_memory_table
+from benchmarks.plot import render_ladder_svg, render_svg
+from benchmarks.summary import decode_bound, render_summary
 from folovllm.benchmarks.throughput import format_table
 from tests.docs.docs_tools import DOCS, RESULT_TABLES, RESULTS
 
@@ -65,10 +66,18 @@ _PLOTS = DOCS / "benchmarks" / "plots"
 
 @pytest.mark.parametrize("path", _JSON, ids=lambda p: p.name)
 def test_plot_is_drawn_from_its_json(path: Path) -> None:
-    """``python -m folovllm.benchmarks.plot`` re-draws exactly the committed chart."""
+    """``python -m benchmarks.plot`` re-draws exactly the committed chart."""
     svg = _PLOTS / f"{path.stem}.svg"
-    assert svg.is_file(), f"{svg.name} missing: run python -m folovllm.benchmarks.plot"
+    assert svg.is_file(), f"{svg.name} missing: run python -m benchmarks.plot"
     assert svg.read_text() == render_svg(json.loads(path.read_text()), path.stem)
+
+
+def test_charts_carry_no_date_or_version() -> None:
+    """What would change between two draws of the same numbers stays out of the file."""
+    result = json.loads(_JSON[0].read_text())
+    svg = render_svg(result, "x")
+    assert "<dc:date>" not in svg and "Matplotlib v" not in svg
+    assert svg == render_svg(result, "x")
 
 
 @pytest.mark.parametrize("path", _LADDERS, ids=lambda p: p.name)
@@ -77,7 +86,7 @@ def test_ladder_table_and_chart_are_drawn_from_its_json(path: Path) -> None:
     assert (RESULT_TABLES / f"{path.stem}.md").read_text() == format_ladder(ladder)
     assert (_PLOTS / f"{path.stem}.svg").read_text() == render_ladder_svg(ladder, path.stem)
     tags = [r["tag"] for r in ladder["rungs"]]
-    assert tags == sorted(tags) and ladder["command"].startswith("folovllm ladder")
+    assert tags == sorted(tags) and ladder["command"].startswith("python -m benchmarks.ladder")
     for rung in ladder["rungs"]:  # every rung is a real, recorded milestone commit
         assert rung["skipped"] or rung["folovllm"] > 0 and rung["transformers"] > 0
         assert len(rung["commit"]) == 40
@@ -88,7 +97,7 @@ def test_memory_results_are_what_the_simulation_gives(path: Path) -> None:
     """The scheduler simulation is deterministic: re-running it reproduces the file exactly."""
     result = json.loads(path.read_text())
     assert (RESULT_TABLES / f"{path.stem}.md").read_text() == format_memory_table(result)
-    assert result["command"].startswith("python -m folovllm.benchmarks.memory")
+    assert result["command"].startswith("python -m benchmarks.memory")
     for case in result["cases"]:
         rows = compare(result["kv_cache_bytes"], case["max_model_len"],
                        num_prompts=result["num_prompts"])
@@ -106,7 +115,7 @@ def test_kernel_results_are_consistent_and_rendered(path: Path) -> None:
     assert result["decode_gbps"] == pytest.approx(result["decode_bytes"] / result["decode_us"] / 1e3,
                                                   rel=1e-3)
     assert result["fraction"] == pytest.approx(result["decode_gbps"] / result["copy_gbps"], abs=1e-3)
-    assert result["command"].startswith("python -m folovllm.benchmarks.kernels")
+    assert result["command"].startswith("python -m benchmarks.kernels")
 
 
 @pytest.mark.parametrize("path", _GEMM, ids=lambda p: p.name)
@@ -115,7 +124,24 @@ def test_gemm_results_are_consistent_and_rendered(path: Path) -> None:
     assert (RESULT_TABLES / f"{path.stem}.md").read_text() == format_gemm_table(result)
     for r in result["rows"]:
         assert r["speedup"] == pytest.approx(r["f_linear_ms"] / r["onednn_ms"], abs=0.01)
-    assert result["command"].startswith("python -m folovllm.benchmarks.gemm")
+    assert result["command"].startswith("python -m benchmarks.gemm")
+
+
+def test_summary_is_rendered_from_the_results() -> None:
+    """The table that opens the benchmarks page is exactly what the results files render to."""
+    assert (RESULT_TABLES / "summary.md").read_text() == render_summary(RESULTS)
+
+
+def test_decode_bound_is_bytes_over_bandwidth() -> None:
+    kernel = json.loads((RESULTS / "m3-gpu-decode-kernel.json").read_text())
+    e2e = json.loads((RESULTS / "m3-gpu-nanovllm.json").read_text())
+    bound = decode_bound(kernel, e2e)
+    shapes = kernel["shapes"]  # 2 (K, V) x 28 layers x 8 KV heads x 128 dims x 2 bytes per token
+    assert bound.kv_bytes == shapes["batch"] * shapes["context"] * 2 * 28 * 8 * 128 * 2
+    assert bound.weight_bytes == 596_049_920 * 2      # Qwen3-0.6B in bf16, tied embedding once
+    assert bound.bound_ms == pytest.approx((bound.weight_bytes + bound.kv_bytes)
+                                           / kernel["copy_gbps"] / 1e6)
+    assert 0 < bound.fraction < 1                    # a whole step is slower than its bytes
 
 
 def _measured_strings() -> set[str]:

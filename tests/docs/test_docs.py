@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,16 +21,10 @@ from tests.docs.docs_tools import (
 )
 
 
-def test_strict_build(tmp_path: Path) -> None:
-    """``mkdocs build --strict``: broken links, anchors, nav entries or includes fail the build.
-
-    Never add ``-q``: strict mode counts *logged* warnings, and ``-q`` hides them, so a quiet
-    strict build passes with broken links.
-    """
-    proc = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(tmp_path / "site")],
-        cwd=REPO, capture_output=True, text=True,
-    )
+def test_strict_build(site_build: tuple[subprocess.CompletedProcess, Path]) -> None:
+    """``mkdocs build --strict``: broken links, anchors, nav entries or includes fail the build
+    (the build itself is the ``site_build`` fixture, shared with the tests of the built site)."""
+    proc, _ = site_build
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -56,7 +49,7 @@ def _test_file_for(include: str) -> str | None:
         return "tests/docs/test_benchmarks.py"  # re-rendered from its JSON and compared
     if include.startswith("examples/"):
         return "tests/test_examples.py"  # runs every example
-    if include.startswith("folovllm/") and path.suffix == ".py":
+    if include.startswith(("folovllm/", "benchmarks/")) and path.suffix == ".py":
         module = include[: -len(".py")].replace("/", ".").removesuffix(".__init__")
         pattern = re.compile(rf"\b{re.escape(module)}\b")
         for test in sorted((REPO / "tests").rglob("test_*.py")):
@@ -105,3 +98,23 @@ def test_python_fences_run(page: Path, monkeypatch: pytest.MonkeyPatch) -> None:
             continue
         code = compile(fence.body, f"{page.relative_to(REPO)}:{fence.line}", "exec")
         exec(code, namespace)  # noqa: S102 - executing our own docs is the point
+
+
+def _package_modules() -> list[str]:
+    """Every module of the package with something to document (empty ``__init__``s left out)."""
+    modules = []
+    for path in sorted((REPO / "folovllm").rglob("*.py")):
+        if path.name == "__init__.py" and not re.search(r"^(def|class) ", path.read_text(), re.M):
+            continue
+        parts = path.relative_to(REPO).with_suffix("").parts
+        modules.append(".".join(parts[:-1] if path.name == "__init__.py" else parts))
+    return modules
+
+
+@pytest.mark.parametrize("page", ["api.md", "api.zh.md"])
+def test_api_reference_covers_every_module(page: str) -> None:
+    """One ``::: module`` block per module, so a new module cannot be left out of the reference."""
+    documented = re.findall(r"^::: (\S+)", (DOCS / page).read_text(), re.M)
+    assert len(documented) == len(set(documented)), f"{page} documents a module twice"
+    assert sorted(documented) == sorted(_package_modules()), page
+    assert documented == re.findall(r"^::: (\S+)", (DOCS / "api.md").read_text(), re.M)

@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from folovllm.benchmarks import gemm
+from benchmarks import gemm
 from folovllm.config import ModelConfig
 from folovllm.model_executor.layers.linear import (
     HAS_ONEDNN,

@@ -31,8 +31,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from benchmarks.kernels import decode_bytes
 from folovllm.attention.metadata import AttentionMetadata
-from folovllm.benchmarks.kernels import decode_bytes
 
 INTERPRETED = os.environ.get("TRITON_INTERPRET") == "1"
 REPO = Path(__file__).resolve().parents[2]

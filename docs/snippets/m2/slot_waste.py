@@ -29,7 +29,9 @@ held = [len(p) + n - 1 for p, n in zip(prompts, out_lens)]  # tokens in the slot
 slot_steps = sum(out_lens)
 token_steps = sum(len(p) + j for p, n in zip(prompts, out_lens) for j in range(n))
 mean_held, mean_life = sum(held) / len(held), token_steps / slot_steps
-assert max(held) == 2043 <= 2048  # every sequence of the workload fits a 2048-token slot
+# the longest sequence, prompt and output: 2,044 tokens; its slot holds all but the last (2,043)
+assert max(len(p) + n for p, n in zip(prompts, out_lens)) == 2044 <= 2048
+assert max(held) == 2043  # every sequence of the workload fits a 2048-token slot
 
 print(f"Qwen3-0.6B bf16: {per_token:,} KV bytes per token")
 print(f"nano-vllm: {len(held)} sequences; mean tokens in a slot: {mean_held:.1f} at the end, "

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from folovllm import LLM, SamplingParams
-from folovllm.benchmarks.memory import QWEN3_CONFIG
+from benchmarks.memory import QWEN3_CONFIG
 from folovllm.config import EngineArgs, ModelConfig
 from folovllm.core.scheduler import ScheduledSeq, SchedulerOutput
 from folovllm.engine.llm_engine import LLMEngine

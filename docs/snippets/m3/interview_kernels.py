@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from folovllm.attention.backends import torch_ref
 from folovllm.attention.metadata import AttentionMetadata
-from folovllm.benchmarks.kernels import decode_bytes
+from benchmarks.kernels import decode_bytes
 from folovllm.core.kv_cache_manager import cdiv
 
 # --8<-- [start:roofline]

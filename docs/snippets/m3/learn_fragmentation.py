@@ -11,7 +11,7 @@ import json
 import math
 import statistics
 
-from folovllm.benchmarks.memory import nanovllm_lengths
+from benchmarks.memory import nanovllm_lengths
 from folovllm.config import ModelConfig
 
 BLOCK = 16

@@ -5,6 +5,9 @@ A cache of 6 blocks of 4 tokens (24 tokens). Three requests, A, B and C, arrive 
 blocks for the three. The model is a stand-in: every scheduled sequence gains one token per step.
 """
 
+import torch
+from transformers import AutoModelForCausalLM
+
 from folovllm import SamplingParams
 from folovllm.config import ModelConfig, SchedulerConfig
 from folovllm.core.kv_cache_manager import KVCacheManager
@@ -78,8 +81,20 @@ qwen = ModelConfig(model="folovllm/benchmarks/configs/qwen3-0.6b", dtype="bfloat
                    load_format="dummy")
 swap_bytes = 1000 * qwen.kv_cache_bytes_per_token()
 assert swap_bytes == 114_688_000 and round(swap_bytes / 2**20, 1) == 109.4
-recompute_flops = 2 * 596_049_920 * 1000           # the linear layers; attention adds a little
-assert round(recompute_flops / 1e12, 2) == 1.19
+# Recompute counts the FLOPs of that prefill: 2 per weight per token in the linear layers (the
+# embedding is a lookup, not a matmul, and the norm weights do no matmul), causal attention over
+# 1, 2, ..., 1,000 tokens, and the tied LM head on the last position only (one token is sampled).
+with torch.device("meta"):                         # shapes only: no memory, no weights
+    hf = AutoModelForCausalLM.from_config(qwen.hf_config)
+n = 1000
+embedding = hf.get_input_embeddings().weight.numel()
+matmul_params = sum(p.numel() for p in hf.parameters() if p.dim() == 2) - embedding
+assert embedding == 151_936 * 1024 and matmul_params == 440_401_920
+linear_flops = 2 * matmul_params * n
+attention_flops = 4 * qwen.num_layers * qwen.num_attention_heads * qwen.head_dim * n * (n + 1) // 2
+recompute_flops = linear_flops + attention_flops + 2 * embedding
+assert round(recompute_flops / 1e12, 2) == 1.00
 print(f"1,000 tokens of Qwen3-0.6B: swap {swap_bytes / 2**20:.1f} MiB each way, "
-      f"or recompute {recompute_flops / 1e12:.2f} TFLOP in one prefill")
+      f"or recompute {recompute_flops / 1e12:.2f} TFLOP in one prefill (linear layers "
+      f"{linear_flops / 1e12:.2f}, attention {attention_flops / 1e12:.2f})")
 print("preemption: all numbers check out")

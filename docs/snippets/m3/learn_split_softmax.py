@@ -13,7 +13,7 @@ import math
 
 import torch
 
-from folovllm.benchmarks.kernels import decode_bytes
+from benchmarks.kernels import decode_bytes
 
 torch.manual_seed(0)
 LOG2E = 1 / math.log(2)

@@ -39,7 +39,7 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     Why: PyTorch's CPU ``F.linear`` in float32 calls MKL's sgemm, whose fastest kernels are
     tuned for Intel processors; oneDNN, also inside PyTorch, picks its kernels by instruction set
     alone. On the AMD EPYC this project is developed on, oneDNN runs the default model's linear
-    layers about twice as fast (``python -m folovllm.benchmarks.gemm``; the benchmarks page has
+    layers about twice as fast (``python -m benchmarks.gemm``; the benchmarks page has
     the table). The sums are ordered differently, so results differ from ``F.linear``'s in the
     last bits, as ``F.linear``'s own do between batch sizes.
     """

@@ -4,7 +4,7 @@ Why: at decode time the big matrix multiplies are few and fast, while each RMSNo
 PyTorch is eight kernels (add, cast, square, mean, add eps, rsqrt, multiply, cast, scale) and
 each rotary embedding about fourteen. A 28-layer model then launches well over a thousand
 kernels per step, and the host spends longer launching them than the GPU spends running them
-(``python -m folovllm.benchmarks.profile`` shows it). One kernel per op removes most launches.
+(``python -m benchmarks.profile`` shows it). One kernel per op removes most launches.
 
 Both kernels round exactly where the PyTorch code (and ``transformers``) does — after the
 residual add, after the normalisation, after each product of the rotation — and keep the

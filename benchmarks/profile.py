@@ -4,7 +4,7 @@ Fills the engine with ``--num-seqs`` requests, lets them reach the decode phase,
 ``--steps`` decode steps with ``torch.profiler`` and prints the top operators by device time and
 by host time, plus the mean wall time per step.
 
-Run: ``python -m folovllm.benchmarks.profile --model folovllm/benchmarks/configs/qwen3-0.6b
+Run: ``python -m benchmarks.profile --model folovllm/benchmarks/configs/qwen3-0.6b
 --load-format dummy --num-seqs 256``
 """
 

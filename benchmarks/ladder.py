@@ -3,27 +3,39 @@
 For every tag the source tree is exported with ``git archive`` into a temporary folder and that
 milestone's own ``folovllm bench`` runs there (in a subprocess, so each milestone imports its own
 code), timing that milestone's engine against ``transformers`` ``generate`` on the same workload.
-The rungs are collected into one results file, drawn as a table and a chart on the benchmarks
-page. A tag whose bench does not exist yet (m0 has no engine) is recorded as skipped.
+The rungs are collected into one results file, drawn as a table (``format_ladder``) and a chart
+(``benchmarks.plot``) on the benchmarks page. A tag whose bench does not exist yet (m0 has no
+engine) is recorded as skipped.
 
-A machine without the repository's history (the GPU of the device tool gets a copy of the
-working tree only) runs from trees exported beforehand: ``--export-to DIR`` writes each tag's
-files and commit to ``DIR/<tag>``, and ``--trees DIR`` runs the rungs from there.
+A machine without the repository's history (e.g. a GPU machine that gets a copy of the working
+tree only) runs from trees exported beforehand: ``--export-to DIR`` writes each tag's files and
+commit to ``DIR/<tag>``, and ``--trees DIR`` runs the rungs from there.
+
+It needs a git checkout, so it is repository tooling, not part of the package. From the
+repository root::
+
+    python -m benchmarks.ladder --tags m0,m1,m2,m3 --device cpu --output-json ladder-cpu.json
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import io
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tarfile
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
-from html import escape
 from pathlib import Path
+
+from folovllm.benchmarks import report
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @dataclass
@@ -107,7 +119,7 @@ def run_ladder(repo: Path, tags: list[str], args: LadderArgs, command: str = "",
         if trees is not None:
             if not (trees / tag / COMMIT_FILE).is_file():
                 raise ValueError(f"{trees / tag} is not an exported tree: make it with "
-                                 "`folovllm ladder --export-to DIR`")
+                                 "`python -m benchmarks.ladder --export-to DIR`")
             commit = (trees / tag / COMMIT_FILE).read_text().strip()
             rung = run_rung(trees / tag, args)
         else:
@@ -141,26 +153,52 @@ def format_ladder(ladder: dict) -> str:
     return "\n".join(lines)
 
 
-def render_ladder_svg(ladder: dict, title: str) -> str:
-    """One bar per measured milestone, with the transformers reference as a dashed line."""
-    rungs = [r for r in ladder["rungs"] if not r["skipped"]]
-    top = max([r["folovllm"] for r in rungs] + [r["transformers"] for r in rungs])
-    width, base, bar, gap, left = 560, 200, 60, 40, 60
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{base + 60}" '
-             'font-family="sans-serif" font-size="13">',
-             f'<text x="10" y="20" font-size="15" font-weight="bold">{escape(title)}</text>']
-    for i, r in enumerate(rungs):
-        x = left + i * (bar + gap)
-        h = round(150 * r["folovllm"] / top, 1)
-        ref = round(base - 150 * r["transformers"] / top, 1)
-        parts += [
-            f'<rect x="{x}" y="{base - h}" width="{bar}" height="{h}" fill="#3f51b5"/>',
-            f'<line x1="{x - 8}" x2="{x + bar + 8}" y1="{ref}" y2="{ref}" stroke="#ff9800" '
-            'stroke-width="2" stroke-dasharray="5,3"/>',
-            f'<text x="{x + bar / 2}" y="{base - h - 6}" text-anchor="middle">'
-            f'{r["folovllm"]:.1f}</text>',
-            f'<text x="{x + bar / 2}" y="{base + 18}" text-anchor="middle">{escape(r["tag"])}</text>',
-        ]
-    parts += [f'<text x="10" y="{base + 45}" font-size="11" fill="#555">bars: folovllm output '
-              'tok/s at each tag; dashed: transformers generate, same run</text>', "</svg>"]
-    return "\n".join(parts) + "\n"
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.ladder",
+                                description="one workload at each milestone tag (temporary exports)")
+    p.add_argument("--tags", default="m0,m1,m2", help="comma-separated milestone tags")
+    p.add_argument("--device", default="cpu", help="cpu|cuda")
+    p.add_argument("--model", default=None, help="HF model directory (default: the default model)")
+    p.add_argument("--load-format", default="auto", help="auto|dummy (random weights)")
+    p.add_argument("--num-prompts", type=int, default=8)
+    p.add_argument("--input-len", type=int, default=64)
+    p.add_argument("--output-len", type=int, default=64)
+    p.add_argument("--repeats", type=int, default=1)
+    p.add_argument("--max-model-len", type=int, default=None,
+                   help="for the milestones whose bench has the flag")
+    p.add_argument("--export-to", default=None,
+                   help="only write each tag's tree to DIR/<tag>, for a machine without history")
+    p.add_argument("--trees", default=None, help="run from trees made by --export-to")
+    p.add_argument("--output-json", default=None, help="also write the results to this file")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    try:
+        return _run(args, argv)
+    except (ValueError, RuntimeError) as e:  # a missing tag, a bench that fails: say which
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace, argv: list[str]) -> int:
+    tags = [t.strip() for t in args.tags.split(",") if t.strip()]
+    if args.export_to:
+        export_trees(REPO, tags, Path(args.export_to))
+        print(f"exported {', '.join(tags)} to {args.export_to}")
+        return 0
+    ladder_args = LadderArgs(device=args.device, num_prompts=args.num_prompts,
+                             input_len=args.input_len, output_len=args.output_len,
+                             repeats=args.repeats, model=args.model, load_format=args.load_format,
+                             max_model_len=args.max_model_len)
+    trees = Path(args.trees) if args.trees else None
+    result = run_ladder(REPO, tags, ladder_args, trees=trees,
+                        command=shlex.join(["python", "-m", "benchmarks.ladder", *argv]))
+    report(format_ladder(result), result, args.output_json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

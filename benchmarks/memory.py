@@ -9,7 +9,7 @@ with ``block_size = max_model_len`` *is* M2's allocator; M3 uses 16-token blocks
 same bytes: ``kv_bytes // (block tokens x KV bytes per token)`` blocks, at most what
 ``max_num_seqs`` sequences of ``max_model_len`` tokens can use (as the model runner sizes it).
 
-Run: ``python -m folovllm.benchmarks.memory --output-json docs/benchmarks/results/m3-memory.json``
+Run: ``python -m benchmarks.memory --output-json docs/benchmarks/results/m3-memory.json``
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import folovllm.benchmarks
 from folovllm.benchmarks import report
 from folovllm.config import ModelConfig, SchedulerConfig
 from folovllm.core.kv_cache_manager import KVCacheManager, cdiv
@@ -29,7 +30,8 @@ from folovllm.core.scheduler import Scheduler
 from folovllm.sampling_params import SamplingParams
 from folovllm.sequence import Request, SequenceStatus
 
-QWEN3_CONFIG = Path(__file__).parent / "configs" / "qwen3-0.6b"
+# the Qwen3-0.6B config.json that ships with the package (for `folovllm bench --model`)
+QWEN3_CONFIG = Path(folovllm.benchmarks.__file__).parent / "configs" / "qwen3-0.6b"
 
 
 @dataclass
@@ -142,7 +144,7 @@ def main(argv: list[str] | None = None) -> dict:
         "benchmark": "kv-concurrency", "workload": "nanovllm", "num_prompts": args.num_prompts,
         "model": "qwen3-0.6b (config only)", "kv_cache_bytes": kv_bytes,
         "date": datetime.date.today().isoformat(),
-        "command": shlex.join(["python", "-m", "folovllm.benchmarks.memory", *(argv or sys.argv[1:])]),
+        "command": shlex.join(["python", "-m", "benchmarks.memory", *(argv or sys.argv[1:])]),
         "cases": cases,
     }
     report(format_memory_table(result), result, args.output_json)

@@ -1,6 +1,6 @@
 """CPU matmul: PyTorch's default ``F.linear`` against oneDNN, on a model's own linear layers.
 
-On a CPU a decode step is mostly matmuls (``python -m folovllm.benchmarks.profile --device
+On a CPU a decode step is mostly matmuls (``python -m benchmarks.profile --device
 cpu``), so the library that runs them sets the engine's speed. This times one forward pass worth
 of them, every layer's Q/K/V, output, gate/up and down projection plus the LM head, each layer
 with its own random float32 weights so that they stream from memory as a real model's do. Both
@@ -9,7 +9,7 @@ and ``onednn_linear``, which ``folovllm.model_executor.layers.linear.linear`` ca
 on x86-64 CPUs. Rows are tokens in the batch: a decode step has one per running sequence, a
 prefill one per prompt token.
 
-    python -m folovllm.benchmarks.gemm --rows 1,16,32,512 --output-json cpu-gemm.json
+    python -m benchmarks.gemm --rows 1,16,32,512 --output-json cpu-gemm.json
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--rows={args.rows!r} is invalid: must be comma-separated integers")
     if not rows or min(rows) < 1 or args.repeats < 1:
         parser.error("--rows and --repeats must be positive")
-    command = " ".join(["python -m folovllm.benchmarks.gemm", *argv])
+    command = " ".join(["python -m benchmarks.gemm", *argv])
     config = ModelConfig(model=args.model, device="cpu", dtype="float32", load_format="dummy")
     try:
         result = run(config, rows, args.repeats, command)

@@ -5,7 +5,7 @@ byte, so its speed limit is memory bandwidth, not arithmetic. The fair yardstick
 GPU reaches on the simplest memory-bound job there is, a device-to-device copy: the kernel's
 achieved bytes per second over the copy's is the fraction of the achievable bandwidth it uses.
 
-    python -m folovllm.benchmarks.kernels --output-json kernels.json [--batch 256 --context 1024]
+    python -m benchmarks.kernels --output-json kernels.json [--batch 256 --context 1024]
 
 Shapes are Qwen3-0.6B's attention (16 query heads, 8 KV heads, head_dim 128) in bf16, with each
 sequence's blocks drawn at random from the whole cache, as a long-running engine leaves them.
@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not torch.cuda.is_available():
         parser.error("needs a CUDA GPU")
-    command = " ".join(["python -m folovllm.benchmarks.kernels", *argv])
+    command = " ".join(["python -m benchmarks.kernels", *argv])
     result = run(args.batch, args.context, args.block_size, args.sweep, command)
     report(format_table(result), result, args.output_json)
 

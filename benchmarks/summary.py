@@ -1,0 +1,117 @@
+"""The summary table at the top of the benchmarks page, rendered from the results files.
+
+Every cell is read from ``docs/benchmarks/results/*.json`` or computed from them (the memory
+bandwidth bound of a decode step), so ``tests/docs/test_benchmarks.py`` can render the table again
+and compare it with the committed ``docs/snippets/benchmarks/summary.md``.
+
+Run ``python -m benchmarks.summary`` from the repository root after adding a results file.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.memory import QWEN3_CONFIG
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "docs" / "benchmarks" / "results"
+SUMMARY = REPO / "docs" / "snippets" / "benchmarks" / "summary.md"
+
+
+# --8<-- [start:bound]
+@dataclass
+class DecodeBound:
+    """The memory-bandwidth bound of one decode step against the measured time per token."""
+
+    weight_bytes: int      # every weight is read once per step
+    kv_bytes: int          # the K and V of every cached token of every sequence, all layers
+    copy_gbps: float       # a device-to-device copy on the same GPU: what a kernel can reach
+    tpot_ms: float         # measured median time per output token of the whole engine
+
+    @property
+    def bound_ms(self) -> float:
+        return (self.weight_bytes + self.kv_bytes) / (self.copy_gbps * 1e9) * 1e3
+
+    @property
+    def fraction(self) -> float:
+        """Of the bound reached: 1.0 would be a step that only moves its bytes."""
+        return self.bound_ms / self.tpot_ms
+
+
+def decode_bound(kernel: dict, e2e: dict, model_dir: Path = QWEN3_CONFIG) -> DecodeBound:
+    """At the decode-kernel benchmark's shape (``batch`` sequences of ``context`` tokens), with
+    the model's bf16 weights and the bandwidth that benchmark measured."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from folovllm.config import ModelConfig
+
+    config = ModelConfig(model=str(model_dir), dtype="bfloat16", device="cpu", load_format="dummy")
+    with torch.device("meta"):  # shapes only: no memory, no weights
+        model = AutoModelForCausalLM.from_config(config.hf_config, dtype=config.torch_dtype)
+    # parameters() yields the tied embedding and LM head once: read once per step
+    weight_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
+    shape = kernel["shapes"]
+    kv_bytes = shape["batch"] * shape["context"] * config.kv_cache_bytes_per_token()
+    tpot = next(r for r in e2e["results"] if r["engine"] == "folovllm")["tpot_p50"]
+    return DecodeBound(weight_bytes, kv_bytes, kernel["copy_gbps"], tpot * 1e3)
+# --8<-- [end:bound]
+
+
+def _load(results_dir: Path, name: str) -> dict:
+    return json.loads((results_dir / f"{name}.json").read_text())
+
+
+def _device(name: str) -> str:
+    return "CPU (2 cores)" if name == "cpu" else name
+
+
+def _speed_row(what: str, workload: str, result: dict) -> str:
+    by = {r["engine"]: r["output_tokens_per_s"] for r in result["results"]}
+    ours, base = by["folovllm"], by["transformers"]
+    return (f"| {what} | **{ours / base:.2f}x** | {ours:.1f} tok/s | {base:.1f} tok/s | "
+            f"{workload}; {_device(result['device'])}, commit `{result['commit'][:7]}` |")
+
+
+def _ladder_row(what: str, ladder: dict) -> str:
+    w = ladder["workload"]
+    ratios = "<br>".join(f"{r['tag']} {r['folovllm'] / r['transformers']:.2f}x"
+                        for r in ladder["rungs"] if not r["skipped"])
+    return (f"| {what} | **{ratios}** | | | {w['num_prompts']} requests of {w['input_len']} -> "
+            f"{w['output_len']} tokens; {_device(ladder['device'])}, each tag's own code |")
+
+
+def render_summary(results_dir: Path = RESULTS) -> str:
+    """Speeds against ``transformers``, then the hardware and memory rows, then the ladder."""
+    cpu, cpu_nano = _load(results_dir, "m3-cpu-onednn"), _load(results_dir, "cpu-nanovllm-32")
+    gpu, kernel = _load(results_dir, "m3-gpu-nanovllm"), _load(results_dir, "m3-gpu-decode-kernel")
+    memory = _load(results_dir, "m3-memory")
+    bound = decode_bound(kernel, gpu)
+    m2, m3 = memory["cases"][0]["rows"]
+    shape = f"{kernel['shapes']['batch']} sequences x {kernel['shapes']['context']} tokens"
+    lines = [
+        "| measurement | result | FoloVLLM | reference | setup |",
+        "|---|---:|---:|---:|---|",
+        _speed_row("CPU throughput", "32 requests of mixed length, SmolLM2-135M in fp32", cpu),
+        _speed_row("CPU throughput, nano-vllm", "32 requests, SmolLM2-135M in fp32", cpu_nano),
+        _speed_row("GPU throughput, nano-vllm", "256 requests, Qwen3-0.6B in bf16", gpu),
+        f"| decode kernel bandwidth | **{kernel['fraction']:.0%}** of a copy "
+        f"| {kernel['decode_gbps']:.0f} GB/s | {kernel['copy_gbps']:.0f} GB/s "
+        f"| {shape}; {kernel['device']} |",
+        f"| decode step time | **{bound.fraction:.0%}** of the bound | {bound.tpot_ms:.1f} ms "
+        f"| {bound.bound_ms:.1f} ms | {shape}; {gpu['device']}, commit `{gpu['commit'][:7]}` |",
+        f"| sequences at once | **{m3['busy_running'] / m2['busy_running']:.2f}x** "
+        f"| {m3['busy_running']:.1f} | {m2['busy_running']:.1f} | M3 blocks against M2 slots, "
+        f"nano-vllm, {memory['kv_cache_bytes'] / 2**30:.0f} GiB of KV cache, max_model_len "
+        f"{memory['cases'][0]['max_model_len']}; simulated |",
+        _ladder_row("milestone ladder, CPU", _load(results_dir, "ladder-cpu")),
+        _ladder_row("milestone ladder, GPU", _load(results_dir, "ladder-gpu")),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    SUMMARY.write_text(render_summary())
+    print(SUMMARY.relative_to(REPO))
