@@ -102,9 +102,10 @@ def program_path(body: str) -> str | None:
     if len(lines) != 1:
         return None
     found = _INCLUDE.fullmatch(lines[0])
-    if not found or ":" in found.group(1) or not found.group(1).endswith(".py"):
-        return None
-    return found.group(1)
+    path = found.group(1) if found else ""
+    if ":" in path or not path.endswith(".py") or not path.startswith("docs/snippets/"):
+        return None  # a section of a file, or library code shown for reading
+    return path
 
 
 def _dedent(match: re.Match) -> str:
@@ -138,12 +139,19 @@ def output_blocks(page: Path) -> list[OutputBlock]:
     return blocks
 
 
-def shown_programs(page: Path) -> list[tuple[int, str]]:
-    """(line, path) of every whole-file program a page includes in a python fence."""
+@dataclass(frozen=True)
+class Shown:
+    line: int
+    path: str
+    info: str  # the fence's info string, e.g. 'python hl_lines="3 5"'
+
+
+def shown_programs(page: Path) -> list[Shown]:
+    """Every whole-file program a page includes in a python fence."""
     text = page.read_text(encoding="utf-8")
     out = []
     for m in _FENCE.finditer(text):
         lang = (m.group("info").strip().split() or [""])[0].lower()
         if lang in ("python", "py") and (path := program_path(m.group("body"))):
-            out.append((text[: m.start()].count("\n") + 1, path))
+            out.append(Shown(text[: m.start()].count("\n") + 1, path, m.group("info").strip()))
     return out
