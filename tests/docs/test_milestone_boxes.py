@@ -11,7 +11,8 @@ import pytest
 
 from tests.docs.docs_tools import DOCS, REPO
 
-_PAGES = sorted(p for p in DOCS.glob("milestones/m*/*.md") if p.stem.split(".")[0] in ("learn", "interview"))
+_KINDS = ("learn", "interview", "exercises")
+_PAGES = sorted(p for p in DOCS.glob("milestones/m*/*.md") if p.stem.split(".")[0] in _KINDS)
 _BOX = re.compile(r'\A# [^\n]+\n\n!!! abstract "[^"]+"\n\n    ```bash\n(?P<cmds>.*?)\n    ```\n', re.S)
 
 
