@@ -92,3 +92,48 @@ def test_sampling_math_matches_the_engine_sampler() -> None:
         md = SamplingMetadata.build([params], [[4]], [[]], [None], vocab_size=5, device="cpu")
         engine = apply_truncation(logits.clone(), md)[0]
         assert torch.equal(torch.isfinite(engine), torch.isfinite(mine))
+
+
+def test_state_diagram_is_the_code() -> None:
+    """The state machine drawn on the M0 notes (both languages) is LEGAL_TRANSITIONS."""
+    import re
+
+    from folovllm.sequence import LEGAL_TRANSITIONS
+    from tests.docs.docs_tools import DOCS
+
+    coded = {(a.name, b.name) for a, targets in LEGAL_TRANSITIONS.items() for b in targets}
+    for name in ("learn.md", "learn.zh.md"):
+        page = (DOCS / "milestones" / "m0" / name).read_text(encoding="utf-8")
+        diagram = page.split("stateDiagram-v2", 1)[1].split("`" * 3, 1)[0]
+        drawn = set(re.findall(r"^\s*(\w+) --> (\w+)\s*$", diagram, re.M))
+        assert drawn == coded, (name, drawn ^ coded)
+
+
+def test_learn_programs() -> None:
+    """The M0 notes' small programs: the rules they print hold."""
+    from folovllm import SamplingParams
+    from folovllm.sampling_params import SamplingType
+
+    ns = run_program("docs/snippets/m0/learn_config_rules.py").namespace
+    assert (ns["m"].max_model_len, ns["cfg"].scheduler_config.max_num_batched_tokens) == (8192, 8192)
+    assert (ns["m"].num_attention_heads, ns["m"].num_kv_heads) == (9, 3)
+    assert run_program("docs/snippets/m0/learn_config_rules.py").stdout.count("is invalid") == 3
+    g = run_program("docs/snippets/m0/learn_params.py").namespace["greedy"]
+    assert (g.top_p, g.top_k, g.min_p) == (1.0, 0, 0.0) and g.sampling_type is SamplingType.GREEDY
+    assert SamplingParams(temperature=0.8, seed=7).sampling_type is SamplingType.RANDOM_SEED
+    assert run_program("docs/snippets/m0/learn_params.py").stdout.count("is invalid") == 4
+    seq = run_program("docs/snippets/m0/learn_sequence.py").namespace["seq"]
+    assert seq.data.get_num_uncomputed_tokens() == 4 and seq.is_finished()
+    assert "did you mean 'max_model_len'?" in run_program("docs/snippets/m0/learn_unknown_key.py").stdout
+    m = run_program("docs/snippets/m0/learn_dtype.py").namespace["m"]
+    assert (m.checkpoint_dtype, m.torch_dtype) == (torch.bfloat16, torch.float32)
+    assert SamplingParams(stop=["###", "\nUser:"]).output_text_buffer_length == len("\nUser:") - 1
+
+
+def test_loading_real_and_dummy() -> None:
+    ns = run_program("docs/snippets/m0/learn_loading.py").namespace
+    real_sd, dummy_sd = ns["real_sd"], ns["dummy_sd"]
+    assert real_sd.keys() == dummy_sd.keys()
+    assert all(real_sd[k].shape == dummy_sd[k].shape for k in real_sd)
+    assert not torch.equal(real_sd[ns["w"]], dummy_sd[ns["w"]])
+    assert sum(p.numel() for p in ns["real"].parameters()) == 134_515_008
