@@ -114,3 +114,35 @@ def test_detok_window_stays_short() -> None:
         detok.step(state, t, skip_special_tokens=True)
         gaps.append(state.read_offset - state.prefix_offset)
     assert max(gaps[1:]) <= 3
+
+
+def test_static_batch() -> None:
+    ns = run_program("docs/snippets/m1/learn_static_batch.py").namespace
+    assert [len(p) for p in ns["prompts"]] == [5, 1]
+    assert ns["logits"].shape == (2, 49152)  # the last position of each row, over the vocabulary
+    assert ns["mask"].tolist() == [[1, 1, 1, 1, 1], [0, 0, 0, 0, 1]]
+    assert ns["positions"].tolist() == [[0, 1, 2, 3, 4], [0, 0, 0, 0, 0]]
+    cache = ns["cache"]
+    assert type(cache).__name__ == "DynamicCache" and len(cache.layers) == 30
+    assert ns["tok"].decode(ns["first"][0]) == " Paris"
+    assert cache.get_seq_length() == 6
+    assert ns["per_token"] == 46_080 and ns["held"] == 2 * 6 * ns["per_token"] == 552_960
+
+
+def test_validation_is_all_or_nothing() -> None:
+    run = run_program("docs/snippets/m1/learn_validation.py")
+    assert "[0, 49151]" in run.stdout
+    assert not run.namespace["llm"].llm_engine.has_unfinished_requests()
+
+
+def test_head_of_line_blocking() -> None:
+    ns = run_program("docs/snippets/m1/learn_head_of_line.py").namespace
+    assert list(ns["done"]) == [ns["long_req"], ns["short_req"]]
+    assert ns["step"] == 7  # 5 more decode steps of the long request, then the short one's prefill
+    assert ns["waited"]
+
+
+def test_best_of_returns_the_best_n() -> None:
+    out = run_program("docs/snippets/m1/learn_best_of.py").namespace["out"]
+    scores = [c.cumulative_logprob for c in out.outputs]
+    assert len(scores) == 2 and scores == sorted(scores, reverse=True)
