@@ -99,3 +99,40 @@ def test_flat_batch_logits_match_transformers(tmp_path: Path) -> None:
     full = [s.data.get_token_ids() for s in ns["seqs"]]
     torch.testing.assert_close(ns["prefill_logits"], last_logits(prompts), atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(ns["decode_logits"], last_logits(full), atol=1e-5, rtol=1e-5)
+
+
+def test_static_and_continuous_timeline() -> None:
+    ns = run_program("docs/snippets/m2/learn_timeline.py").namespace
+    static, continuous = ns["static"], ns["continuous"]
+    assert static["D"] == [8, 9, 10, 11]        # D waits for the whole first batch to drain
+    assert continuous["D"] == [3, 4, 5, 6]      # D takes B's slot as soon as B is done
+    assert continuous["A"] == [0, 1, 2, 4, 5, 6, 7, 8]  # step 3 was D's prefill: A paused
+    assert continuous["C"] == [0, 1, 2, 4, 5]
+    assert max(max(v) for v in static.values()) + 1 == 12
+    assert max(max(v) for v in continuous.values()) + 1 == 9
+    # Row-steps: the padded static batch computes 3 rows for 8 steps, then D alone for 4.
+    assert 3 * 8 + 4 == 28 and sum(ns["WANTS"].values()) == 20
+
+
+def test_lm_head_numbers() -> None:
+    ns = run_program("docs/snippets/m2/learn_lm_head.py").namespace
+    assert (ns["hidden"], ns["vocab"]) == (1024, 151936) and ns["lm_head"] == 155_582_464
+    assert round(ns["flops"] / 1e12, 2) == 2.55 and round(ns["logits_bytes"] / 2**30, 2) == 2.32
+
+
+def test_stacked_qkv() -> None:
+    ns = run_program("docs/snippets/m2/learn_stacked.py").namespace
+    assert ns["big"].offsets == {"q": (0, 2048), "k": (2048, 1024), "v": (3072, 1024)}
+    assert tuple(ns["big"].weight.shape) == (4096, 1024)
+    for part, w in zip(ns["parts"], ns["ws"].values()):
+        torch.testing.assert_close(part, ns["x"] @ w.T)
+
+
+def test_rmsnorm_and_rope() -> None:
+    ns = run_program("docs/snippets/m2/learn_rmsnorm.py").namespace
+    torch.testing.assert_close(ns["new_residual"], ns["h"])
+    torch.testing.assert_close(ns["out"], ns["norm"](ns["h"]))
+    torch.testing.assert_close(ns["out"], ns["h"] * ns["rms"] * ns["norm"].weight)
+    ns = run_program("docs/snippets/m2/learn_rope.py").namespace
+    assert ns["score"](7, 4) == ns["score"](3, 0) and ns["score"](20, 20) == ns["score"](0, 0)
+    assert (ns["kept"], ns["divided"]) == (29, 29)
