@@ -118,10 +118,14 @@ class ModelRunner:
         self._zeroed = torch.zeros(num_blocks, dtype=torch.bool)
         return total
 
-    def _zero_new_blocks(self, tables: torch.Tensor) -> None:
-        """Zero the blocks in ``tables`` (host, int32) that no step has used yet; afterwards every
-        block a kernel can read holds finite values. Costs one host-side lookup per step."""
-        ids = tables.flatten()
+    def _zero_new_blocks(self, seqs: list[Sequence], is_prefill: bool) -> None:
+        """Zero the blocks of ``seqs`` that no step has used yet; afterwards every block a kernel
+        can read holds finite values. A decode step can only have added each sequence's last
+        block, so it looks at those alone: one id per sequence."""
+        if is_prefill:
+            ids = torch.tensor([b for s in seqs for b in s.block_ids], dtype=torch.long)
+        else:
+            ids = torch.tensor([s.block_ids[-1] for s in seqs], dtype=torch.long)
         new = ids[~self._zeroed[ids]].unique()
         if not len(new):
             return
@@ -207,7 +211,6 @@ class ModelRunner:
             positions = torch.tensor(starts)
             rows = torch.arange(len(seqs))
         slot_mapping = tables[rows, positions // bs].long() * bs + positions % bs
-        self._zero_new_blocks(tables)
         md = AttentionMetadata(
             is_prefill=is_prefill,
             positions=self._to_device(positions),
@@ -224,7 +227,9 @@ class ModelRunner:
     @torch.inference_mode()
     def execute_model(self, out: SchedulerOutput) -> torch.Tensor:
         """Run the scheduled step; logits ``[S, V]`` for each sequence's last token, in order."""
-        ids, md = self.prepare_inputs([s.seq for s in out.scheduled], out.is_prefill)
+        seqs = [s.seq for s in out.scheduled]
+        self._zero_new_blocks(seqs, out.is_prefill)
+        ids, md = self.prepare_inputs(seqs, out.is_prefill)
         hidden = self.model(ids, md.positions, md)
         if md.max_query_len > 1:
             hidden = hidden[md.query_start_loc[1:].long() - 1]

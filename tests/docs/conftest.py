@@ -1,14 +1,17 @@
-"""The built site, shared by the tests that read it (a build takes a while)."""
+"""Fixtures of the docs tests: the built site, shared by the tests that read it (a build
+takes a while), and the release of the programs' globals when the docs tests end."""
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.docs.docs_tools import REPO
+from tests.docs.docs_tools import REPO, run_program
 
 
 @pytest.fixture(scope="session")
@@ -22,3 +25,15 @@ def site_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Com
     proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site)],
                           cwd=REPO, capture_output=True, text=True)
     return proc, site
+
+
+@pytest.fixture(scope="package", autouse=True)
+def _release_programs() -> Iterator[None]:
+    """The programs' globals (loaded models, engines) are shared by the docs tests only.
+
+    run_program keeps each program's run for the rest of the docs tests, so that a program
+    runs once however many pages and tests look at it; the other suites get the memory back.
+    """
+    yield
+    run_program.cache_clear()
+    gc.collect()

@@ -1,0 +1,62 @@
+"""Exercises: three or more per milestone, each with a folded solution program whose answer holds."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.docs.docs_tools import DOCS, REPO, SNIPPETS, run_program
+
+_PAGES = sorted(DOCS.glob("milestones/m*/exercises*.md"))
+_SOLUTION = re.compile(r'^\?\?\? success "(?:Solution|答案)"\n\n    ```python\n'
+                       r'    --8<-- "(?P<path>docs/snippets/m\d/exercise_\w+\.py)"\n    ```\n', re.M)
+
+
+@pytest.mark.parametrize("page", _PAGES, ids=lambda p: str(p.relative_to(DOCS)))
+def test_page_has_three_exercises_with_solutions(page: Path) -> None:
+    text = page.read_text(encoding="utf-8")
+    exercises = re.findall(r"^## \d+\. ", text, re.M)
+    solutions = [m.group("path") for m in _SOLUTION.finditer(text)]
+    assert len(exercises) >= 3 and len(solutions) == len(exercises)
+    assert all(f"/{page.parent.name}/" in path for path in solutions), "solutions of this milestone"
+    assert all(re.search(r"`pytest [^`]+`", part) for part in re.split(r"^## ", text, flags=re.M)[1:])
+
+
+def test_every_milestone_has_an_exercise_page() -> None:
+    for milestone in ("m0", "m1", "m2", "m3"):
+        assert (DOCS / "milestones" / milestone / "exercises.md").is_file()
+        assert (DOCS / "milestones" / milestone / "exercises.zh.md").is_file()
+
+
+def _ns(name: str) -> dict:
+    path = next(SNIPPETS.glob(f"m*/exercise_{name}.py"))
+    return run_program(str(path.relative_to(REPO))).namespace
+
+
+def test_m0_answers() -> None:
+    assert "229,376 bytes per token" in run_program("docs/snippets/m0/exercise_gqa.py").stdout
+    assert "top_p=0.75: keeps tokens [0, 1, 2]" in run_program("docs/snippets/m0/exercise_top_p.py").stdout
+    assert _ns("params")["greedy"].top_k == 0 and _ns("params")["greedy"].top_p == 1.0
+
+
+def test_m1_answers() -> None:
+    assert _ns("intensity")["intensity"] == 32.0  # the last one printed: fp32, batch 64
+    penalty = run_program("docs/snippets/m1/exercise_penalty.py").stdout.splitlines()
+    assert [line[-1] for line in penalty] == ["0", "1", "1"]
+    assert "['###', 'User:']}: 4 characters" in run_program("docs/snippets/m1/exercise_holdback.py").stdout
+
+
+def test_m2_answers() -> None:
+    ns = _ns("padding")
+    assert (ns["prompt_computed"], ns["prompt_useful"]) == (200, 110)
+    assert (ns["decode_computed"], ns["decode_useful"]) == (98, 53)
+    assert _ns("slots")["md"].slot_mapping.tolist() == [28, 29, 30, 31, 8, 9]
+    assert _ns("rmsnorm")["residual"].tolist() == [[4.0, 5.0]]
+
+
+def test_m3_answers() -> None:
+    assert [_ns("blocks")["kv"].num_blocks_for(n) for n in (16, 17, 33, 48, 49)] == [1, 2, 3, 3, 4]
+    assert _ns("block_size")["blocks"] == 1170
+    assert _ns("free_order")["c"].block_ids == [3, 2, 1]
