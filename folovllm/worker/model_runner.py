@@ -46,6 +46,7 @@ class ModelRunner:
         self.bytes_per_block = cc.block_size * mc.kv_cache_bytes_per_token(config.kv_cache_dtype)
         self.num_blocks = self._num_blocks()
         self._allocate_kv_cache(self.num_blocks)
+        self._warm_up()
 
     # ---- KV cache sizing and allocation --------------------------------------------------
     # --8<-- [start:kv_budget]
@@ -172,6 +173,27 @@ class ModelRunner:
         Sampler()(self.model.compute_logits(rows), smd)
         self._free_kv_cache()
         return kv_bytes
+
+    @torch.inference_mode()
+    def _warm_up(self) -> None:
+        """Compile the Triton kernels before the first request: a one-sequence prefill and
+        decode through the whole model, then every decode-attention variant a step can launch
+        (Triton compiles a variant on its first launch, about a second each; left to the run,
+        the first requests would pay for it). Nothing to compile on the reference backend."""
+        warm_up = getattr(self.attn_backend, "warm_up", None)
+        if warm_up is None:
+            return
+        seq = Sequence(0, SequenceData((0, 0)))
+        seq.block_ids = [0]
+        for is_prefill in (True, False):
+            ids, md = self.prepare_inputs([seq], is_prefill)
+            self.model.compute_logits(self.model(ids, md.positions, md)[-1:])
+            seq.data.num_computed_tokens = 1
+        mc, layer = self.config.model_config, self.attn_layers[0]
+        q = torch.randn(1, mc.num_attention_heads, mc.head_dim, dtype=mc.torch_dtype,
+                        device=self.device)
+        warm_up(q, layer.k_cache, layer.v_cache, md.block_tables, md.seq_lens,
+                self.max_model_len, layer.scale)
 
     # ---- one step ------------------------------------------------------------------------
     def _to_device(self, t: torch.Tensor) -> torch.Tensor:

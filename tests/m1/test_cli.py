@@ -201,3 +201,15 @@ def test_chat_says_when_max_tokens_cut_a_reply(monkeypatch, capsys) -> None:
     notice = "[reply cut at --max-tokens 16: raise it for longer replies]"
     assert lines[1] == "assistant> The capital of France is Paris."
     assert lines.count(notice) == 1 and lines[-1] == notice
+
+
+def test_bench_shows_the_first_pass_against_the_best(tiny_model_dirs, tmp_path, capsys) -> None:
+    """A first pass much slower than the best means kernels still compiled during the run."""
+    path = tmp_path / "r.json"
+    assert main(["bench", "--model", str(tiny_model_dirs["qwen2"]), "--device", "cpu",
+                 "--engines", "folovllm", "--num-prompts", "2", "--input-len", "8",
+                 "--output-len", "4", "--repeats", "2", "--output-json", str(path)]) == 0
+    ours = json.loads(path.read_text())["results"][0]
+    assert ours["first_pass_seconds"] >= ours["seconds"] > 0
+    assert f"First timed pass of folovllm: {ours['first_pass_seconds']:.2f} s" in \
+        capsys.readouterr().out

@@ -161,7 +161,7 @@ def _block_d(head_dim: int) -> int:
 
 
 # --8<-- [start:decode_kernel]
-@triton.jit
+@triton.jit(do_not_specialize=["num_splits"])
 def _paged_decode_kernel(
     q_ptr, k_cache_ptr, v_cache_ptr, block_tables_ptr, seq_lens_ptr, out_ptr, lse_ptr,
     scale_log2,
@@ -169,22 +169,25 @@ def _paged_decode_kernel(
     stride_cb, stride_co, stride_ch,
     stride_bt,
     stride_os, stride_oh, stride_osplit,
-    stride_ls, stride_lh,
+    stride_ls, stride_lh, num_splits,
     GROUP: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_SIZE: tl.constexpr,
     BLOCK_H: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr,
-    NUM_SPLITS: tl.constexpr, DOT_PRECISION: tl.constexpr,
+    MULTI_SPLIT: tl.constexpr, DOT_PRECISION: tl.constexpr,
 ):
     """Program (seq, kv head, split): the ``GROUP`` query heads that share one KV head, against
     one contiguous split of the sequence's context.
 
     With one split the program writes the normalised output; with several it writes its split's
-    normalised output and log-sum-exp (base 2) for ``_merge_splits_kernel``.
+    normalised output and log-sum-exp (base 2) for ``_merge_splits_kernel``. The split count
+    is a run-time argument (not specialised): one compiled kernel serves every count, where a
+    compile-time count made the first steps of a run compile a new kernel each time the batch
+    shrank to a new count (about a second each).
     """
     seq = tl.program_id(0)
     kv_head = tl.program_id(1)
     split = tl.program_id(2)
     seq_len = tl.load(seq_lens_ptr + seq)
-    split_len = ((seq_len + NUM_SPLITS - 1) // NUM_SPLITS + BLOCK_N - 1) // BLOCK_N * BLOCK_N
+    split_len = ((seq_len + num_splits - 1) // num_splits + BLOCK_N - 1) // BLOCK_N * BLOCK_N
     start = split * split_len
     end = tl.minimum(start + split_len, seq_len)
 
@@ -215,18 +218,18 @@ def _paged_decode_kernel(
     out_ptrs = out_ptr + seq * stride_os + heads[:, None] * stride_oh + split * stride_osplit
     tl.store(out_ptrs + dims[None, :], out.to(out_ptr.dtype.element_ty),
              mask=row_mask[:, None] & dim_mask[None, :])
-    if NUM_SPLITS > 1:
+    if MULTI_SPLIT:
         lse = tl.where(nonempty, m_i + tl.log2(l_safe), float("-inf"))
         tl.store(lse_ptr + seq * stride_ls + heads * stride_lh + split, lse, mask=row_mask)
 # --8<-- [end:decode_kernel]
 
 
 # --8<-- [start:merge]
-@triton.jit
+@triton.jit(do_not_specialize=["num_splits"])
 def _merge_splits_kernel(
     partial_ptr, lse_ptr, out_ptr,
     stride_ps, stride_ph, stride_psplit, stride_ls, stride_lh, stride_os, stride_oh,
-    NUM_SPLITS: tl.constexpr, HEAD_DIM: tl.constexpr,
+    num_splits, HEAD_DIM: tl.constexpr,
     BLOCK_SPLITS: tl.constexpr, BLOCK_D: tl.constexpr,
 ):
     """Program (seq, head): ``out = sum_i w_i * out_i / sum_i w_i`` with ``w_i = 2^(lse_i - max)``,
@@ -235,7 +238,7 @@ def _merge_splits_kernel(
     head = tl.program_id(1)
     splits = tl.arange(0, BLOCK_SPLITS)
     dims = tl.arange(0, BLOCK_D)
-    split_mask = splits < NUM_SPLITS
+    split_mask = splits < num_splits
     lse = tl.load(lse_ptr + seq * stride_ls + head * stride_lh + splits, mask=split_mask,
                   other=float("-inf"))
     weights = tl.exp2(lse - tl.max(lse, 0))           # split 0 is never empty: max is finite
@@ -267,6 +270,27 @@ def choose_num_splits(num_seqs: int, num_kv_heads: int, max_seq_len: int, num_sm
         return 1
     return max(1, min(4 * num_sms // programs, triton.cdiv(max_seq_len, _MIN_SPLIT_TOKENS)))
 # --8<-- [end:num_splits]
+
+
+def merge_width(num_splits: int) -> int:
+    """Splits one merge program reads at once: a power of two, at least 16, so that a handful of
+    compiled merge kernels (16, 32, 64, ...) serve every split count."""
+    return max(16, triton.next_power_of_2(num_splits))
+
+
+def warm_up(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor,
+            block_tables: torch.Tensor, seq_lens: torch.Tensor, max_model_len: int,
+            scale: float) -> None:
+    """Compile, before the first request, every decode kernel variant a run can launch: one
+    split, and one merge per width up to the most splits ``choose_num_splits`` can pick (for one
+    sequence of ``max_model_len``). Triton compiles a variant the first time it is launched;
+    left to the run, that is seconds of the first requests' time."""
+    most = choose_num_splits(1, k_cache.shape[2], max_model_len, _num_sms(q.device))
+    widths = (2, 32, 64, 128, 256, 512, 1024)
+    splits = {1, *(min(w, most) for w in widths if w <= merge_width(most))}
+    for num_splits in sorted(splits):
+        paged_decode(q, k_cache, v_cache, block_tables, seq_lens, int(seq_lens.max()), scale,
+                     num_splits=num_splits)
 
 
 @functools.cache
@@ -314,19 +338,18 @@ def paged_decode(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor,
         k_cache.stride(0), k_cache.stride(1), k_cache.stride(2),
         block_tables.stride(0),
         partial.stride(0), partial.stride(1), partial.stride(2),
-        lse.stride(0), lse.stride(1),
+        lse.stride(0), lse.stride(1), num_splits,
         GROUP=group, HEAD_DIM=head_dim, BLOCK_SIZE=k_cache.shape[1],
         BLOCK_H=max(_MIN_DOT, triton.next_power_of_2(group)), BLOCK_D=block_d,
-        BLOCK_N=config.block_n, NUM_SPLITS=num_splits, DOT_PRECISION=_dot_precision(q.dtype),
+        BLOCK_N=config.block_n, MULTI_SPLIT=num_splits > 1, DOT_PRECISION=_dot_precision(q.dtype),
         num_warps=config.num_warps, num_stages=config.num_stages,
     )
     if num_splits > 1:
         _merge_splits_kernel[(num_seqs, num_heads)](
             partial, lse, out,
             partial.stride(0), partial.stride(1), partial.stride(2),
-            lse.stride(0), lse.stride(1), out.stride(0), out.stride(1),
-            NUM_SPLITS=num_splits, HEAD_DIM=head_dim,
-            BLOCK_SPLITS=triton.next_power_of_2(num_splits), BLOCK_D=block_d, num_warps=1,
+            lse.stride(0), lse.stride(1), out.stride(0), out.stride(1), num_splits,
+            HEAD_DIM=head_dim, BLOCK_SPLITS=merge_width(num_splits), BLOCK_D=block_d, num_warps=1,
         )
     return out
 
