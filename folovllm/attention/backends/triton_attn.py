@@ -161,7 +161,11 @@ def _block_d(head_dim: int) -> int:
 
 
 # --8<-- [start:decode_kernel]
-@triton.jit(do_not_specialize=["num_splits"])
+# Arguments that change from step to step are not specialised on (Triton otherwise compiles a
+# variant per value class: == 1, divisible by 16, other): the split count, the block table's
+# width and the strides of the split outputs, which depend on the split count.
+@triton.jit(do_not_specialize=["stride_bt", "stride_os", "stride_oh", "stride_osplit",
+                               "stride_ls", "stride_lh", "num_splits"])
 def _paged_decode_kernel(
     q_ptr, k_cache_ptr, v_cache_ptr, block_tables_ptr, seq_lens_ptr, out_ptr, lse_ptr,
     scale_log2,
@@ -179,9 +183,9 @@ def _paged_decode_kernel(
 
     With one split the program writes the normalised output; with several it writes its split's
     normalised output and log-sum-exp (base 2) for ``_merge_splits_kernel``. The split count
-    is a run-time argument (not specialised): one compiled kernel serves every count, where a
-    compile-time count made the first steps of a run compile a new kernel each time the batch
-    shrank to a new count (about a second each).
+    and the arguments that follow it are not specialised on: one compiled kernel serves every
+    step, where a compile-time count made a run compile a new kernel each time the batch shrank
+    to a new count (about a second each).
     """
     seq = tl.program_id(0)
     kv_head = tl.program_id(1)
@@ -225,7 +229,7 @@ def _paged_decode_kernel(
 
 
 # --8<-- [start:merge]
-@triton.jit(do_not_specialize=["num_splits"])
+@triton.jit(do_not_specialize=["stride_ps", "stride_ph", "stride_ls", "stride_lh", "num_splits"])
 def _merge_splits_kernel(
     partial_ptr, lse_ptr, out_ptr,
     stride_ps, stride_ph, stride_psplit, stride_ls, stride_lh, stride_os, stride_oh,
@@ -358,7 +362,7 @@ def paged_decode(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor,
 
 
 # --8<-- [start:prefill_kernel]
-@triton.jit
+@triton.jit(do_not_specialize=["stride_bt"])  # the block table's width changes every step
 def _paged_prefill_kernel(
     q_ptr, k_cache_ptr, v_cache_ptr, block_tables_ptr, seq_lens_ptr, query_start_loc_ptr, out_ptr,
     scale_log2,
