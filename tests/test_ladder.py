@@ -50,8 +50,8 @@ def test_format_ladder() -> None:
 
 
 def test_exported_trees_run_without_the_history(tmp_path: Path) -> None:
-    """--export-to writes each tag's files and commit; --trees runs from them (the device tool's
-    copy of the repository has no usable history)."""
+    """--export-to writes each tag's files and commit; --trees runs from them (a GPU machine
+    that receives a copy of the working tree has no usable history)."""
     from benchmarks.ladder import COMMIT_FILE, export_trees, run_ladder
 
     repo = _repo(tmp_path)
