@@ -50,3 +50,5 @@ seeds = [make_generator(42, i, "cpu").initial_seed() for i in range(2)]
 print("generator seeds of sequences 0 and 1:", seeds)
 # Python's hash() would not do: it maps -1 and -2 alike.
 print("hash((-1, 1)) == hash((-2, 1)):", hash((-1, 1)) == hash((-2, 1)))
+minus = [make_generator(s, 1, "cpu").initial_seed() for s in (-1, -2)]
+print("SHA-256 seeds for -1 and -2 differ:", minus[0] != minus[1])

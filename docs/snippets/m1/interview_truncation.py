@@ -42,9 +42,10 @@ logits = torch.randn(len(rows), 32) * 2
 kept = apply_truncation(logits, metadata(rows, vocab=32))
 survivors = [set(torch.isfinite(row).nonzero().flatten().tolist())
              for row in kept]
-for p, got in zip(rows, survivors):
+for row, (p, got) in enumerate(zip(rows, survivors)):
     print(f"top_k={p.top_k:<2} top_p={p.top_p:<4} min_p={p.min_p:<4}",
-          "keeps", len(got))
+          "keeps", len(got), "| as three passes:",
+          got == three_passes(logits[row], p))
 
 # top_p = 1 keeps every token even when its neighbours truncate: the float32
 # prefix sum drifts past 1.0 over a real vocabulary.
