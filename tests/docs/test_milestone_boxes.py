@@ -11,7 +11,7 @@ import pytest
 
 from tests.docs.docs_tools import DOCS, REPO
 
-_KINDS = ("learn", "interview", "exercises")
+_KINDS = ("learn", "interview", "walkthrough", "exercises")
 _PAGES = sorted(p for p in DOCS.glob("milestones/m*/*.md") if p.stem.split(".")[0] in _KINDS)
 _BOX = re.compile(r'\A# [^\n]+\n\n!!! abstract "[^"]+"\n\n    ```bash\n(?P<cmds>.*?)\n    ```\n', re.S)
 

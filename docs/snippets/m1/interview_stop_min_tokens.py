@@ -1,0 +1,47 @@
+"""min_tokens turns every stop check off, except max_model_len."""
+
+from folovllm import SamplingParams
+from folovllm.engine.stop_checker import StopChecker
+from folovllm.sequence import Sequence, SequenceData
+
+EOS = 2
+checker = StopChecker(max_model_len=1000)
+
+
+def feed(params: SamplingParams, pieces: list[str],
+         tokens: list[int] | None = None):
+    """One token per text piece, as the engine appends them, each checked.
+
+    Returns the sequence, the piece that finished it and its status."""
+    seq = Sequence(0, SequenceData((1,)), eos_token_id=EOS)
+    tokens = tokens or [100 + i for i in range(len(pieces))]
+    for i, (token, piece) in enumerate(zip(tokens, pieces)):
+        seq.data.append_token_id(token, 0.0)
+        seq.output_text += piece
+        status = checker.check(seq, params, new_char_count=len(piece))
+        if status is not None:
+            return seq, i, status
+    return seq, None, None
+
+
+params = SamplingParams(stop=["!"], min_tokens=3, max_tokens=10)
+# Token 1 is EOS and holds the stop string, yet nothing stops before 3.
+early, early_at, _ = feed(params, ["Hi!", "", " ok"], tokens=[EOS, 100, 101])
+print("EOS and '!' before min_tokens:", early_at, repr(early.output_text))
+
+# max_model_len still ends it: past it there is no position left.
+tight = StopChecker(max_model_len=3)  # a 1-token prompt leaves room for 2
+short, statuses = Sequence(0, SequenceData((1,)), eos_token_id=EOS), []
+for token in (100, 101):
+    short.data.append_token_id(token, 0.0)
+    statuses.append(tight.check(short, params, new_char_count=0))
+print("max_model_len=3:", [s.name if s else None for s in statuses])
+
+# From the third token on, the checks run again.
+late, late_at, late_status = feed(params, ["a", "b", "c!"])
+print("third token 'c!':", late_at, late_status.name, repr(late.output_text))
+try:  # max_tokens is never in danger
+    SamplingParams(min_tokens=5, max_tokens=4)
+except ValueError as exc:
+    too_many = str(exc)
+    print(too_many)

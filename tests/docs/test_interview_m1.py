@@ -1,0 +1,296 @@
+"""The claims the M1 interview answers rely on, checked on the programs the page shows."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import torch
+
+from folovllm import SamplingParams
+from folovllm.model_executor.layers.sampler import (Sampler, SamplingMetadata, apply_truncation,
+                                                    make_generator)
+from folovllm.sequence import SequenceStatus
+from tests.docs.docs_tools import run_program
+
+
+def _ns(name: str) -> dict:
+    return run_program(f"docs/snippets/m1/interview_{name}.py").namespace
+
+
+def _metadata(params, outputs=None, vocab=None) -> SamplingMetadata:
+    n = len(params)
+    return SamplingMetadata.build(params, [[0]] * n, outputs or [[]] * n, [None] * n,
+                                  vocab_size=vocab, device="cpu")
+
+
+def test_order() -> None:
+    ns = _ns("order")
+    assert ns["greedy_token"] == [1]      # penalties reach greedy rows: 2.0 - 1.5 < 1.5
+    z, penalty, t = ns["z"], ns["penalty"], ns["t"]
+    assert ((z - penalty) / t).argmax() == 1 == ns["first"]   # penalty first: it matters
+    assert (z / t - penalty).argmax() == 0 == ns["last"]      # penalty last: 200 - 1.5 > 150
+    # With the real order, a T = 0.01 random row is (almost surely) the greedy row.
+    assert ns["rows"] == 200 and (ns["cold_tokens"] == 1).all()
+
+
+def test_penalties() -> None:
+    ns = _ns("penalties")
+    pen = ns["penalised"]
+    # Multiplicative, on prompt AND output tokens, with a sign rule.
+    assert pen["repetition=2.0"] == [1.5, -4.0, 0.5, 0.25, 0.0]
+    # Additive, output tokens only, once per occurrence.
+    assert pen["frequency=0.5"] == [3.0, -2.0, -0.5, 0.0, 0.0]
+    # Additive, output tokens only, flat.
+    assert pen["presence=0.5"] == [3.0, -2.0, 0.5, 0.0, 0.0]
+    md = ns["md"]
+    assert md.prompt_mask[0].tolist() == [True, True, False, False, False]
+    assert md.output_counts[0].tolist() == [0, 0, 3, 1, 0]
+    assert ns["no_penalty"].output_counts is None
+
+
+def test_truncation() -> None:
+    ns = _ns("truncation")
+    logits, kept, rows = ns["logits"], ns["kept"], ns["rows"]
+    for row, (p, got) in enumerate(zip(rows, ns["survivors"])):
+        assert got == ns["three_passes"](logits[row], p), p
+        assert torch.equal(kept[row][list(got)], logits[row][list(got)])  # survivors untouched
+    # A disabled top-k is stored as "keep the whole vocabulary": one code path for every row.
+    assert _metadata([SamplingParams()], vocab=32).top_k.tolist() == [32]
+    # The float32 prefix sum drifts past 1.0: rows with top_p = 1 skip the test.
+    assert ns["drift"] > 1000
+    mixed = ns["mixed"]
+    assert torch.isfinite(mixed[0]).all() and not torch.isfinite(mixed[1]).all()
+
+
+def test_min_p_order() -> None:
+    ns = _ns("min_p_order")
+    assert ns["folo_kept"] == 3      # min-p drops 0.1; top-p keeps 0.4 + 0.3 + 0.2
+    assert ns["vllm_kept"] == 2      # after min-p and renormalising, top-p stops sooner
+    both = SamplingParams(top_p=0.75, min_p=0.3)
+    folo = apply_truncation(torch.tensor([[0.4, 0.3, 0.2, 0.1]]).log(), _metadata([both], vocab=4))
+    assert torch.isfinite(folo).sum() == 3
+
+
+def test_race() -> None:
+    ns = _ns("race")
+    assert torch.equal(ns["race"], ns["gumbel"])
+    assert (ns["race"] != 4).all()                            # p = 0 is never chosen
+    assert torch.allclose(ns["freq"], ns["probs"], atol=0.015), ns["freq"]
+
+
+def test_seeds() -> None:
+    ns = _ns("seeds")
+    alone, crowded, moved = ns["alone"], ns["crowded"], ns["moved"]
+    assert alone["s"] == crowded["s"] == moved["s"]     # seeded: the batch does not matter
+    assert crowded["a"] != moved["a"]                   # unseeded: row position changes its noise
+    g0, g1 = make_generator(42, 0, "cpu"), make_generator(42, 1, "cpu")
+    assert not torch.equal(torch.rand(8, generator=g0), torch.rand(8, generator=g1))
+    assert torch.equal(torch.rand(8, generator=make_generator(42, 1, "cpu")),
+                       torch.rand(8, generator=make_generator(42, 1, "cpu")))
+    digest = hashlib.sha256(b"42:1").digest()
+    assert ns["seeds"][1] == make_generator(42, 1, "cpu").initial_seed() \
+        == int.from_bytes(digest[:8], "little") >> 1
+    assert hash((-1, 1)) == hash((-2, 1))
+    assert make_generator(-1, 1, "cpu").initial_seed() != make_generator(-2, 1, "cpu").initial_seed()
+
+
+def test_logprobs() -> None:
+    ns = _ns("logprobs")
+    out, raw = ns["out"], ns["raw"]
+    # Reported logprobs are the model's raw distribution: no temperature, no truncation.
+    assert torch.allclose(out.sampled_logprobs, raw[out.sampled_token_ids])
+    assert out.topk_token_ids[0].tolist() == [0, 1, 2]     # token 2 is outside top-k, still listed
+    assert torch.allclose(out.topk_logprobs[0], raw[[0, 1, 2]])
+    # Rank: 1 + the number of tokens the model preferred. Sampling picks rank 2 sometimes.
+    assert set(out.sampled_ranks.tolist()) == {1, 2}
+    assert (out.sampled_ranks == 1 + (out.sampled_token_ids == 1).long()).all()
+    quiet = ns["quiet"]
+    assert quiet.sampled_ranks.tolist() == [0] and quiet.topk_token_ids.shape == (1, 0)
+    processed = ns["processed"]
+    assert processed[:2].exp().sum().item() > 0.999 and not torch.allclose(processed[:2], raw[:2])
+
+
+def test_min_tokens_in_the_sampler() -> None:
+    ns = _ns("min_tokens")
+    eos = ns["EOS"]
+    assert ns["picked"] == [[1], [1], [eos]]     # 2 tokens exist: EOS is allowed again
+    md = ns["md"]
+    assert md.suppress_rows.tolist() == [0, 0] and md.suppress_cols.tolist() == [eos, ns["STOP_ID"]]
+
+
+def test_tie() -> None:
+    ns = _ns("tie")
+    assert ns["tie_token"] == [1]
+    tie = torch.tensor([[1.0, 3.0, 3.0, 0.0]])
+    assert Sampler()(tie, _metadata([SamplingParams(temperature=0)], vocab=4)) \
+        .sampled_token_ids.tolist() == [1]
+
+
+def test_window() -> None:
+    ns = _ns("window")
+    seq = ns["seq"]
+    assert (ns["at"], ns["status"]) == (1, SequenceStatus.FINISHED_STOPPED)
+    assert seq.output_text == "Hello " and seq.stop_reason == "world"
+    assert "world" not in ns["pieces"][1]     # searching only the new piece would miss it
+    text, start = ns["text"], ns["start"]
+    assert text[start:] == "o world, and" and text.find("world", start) == 6
+    # The first stop string *in the list* wins, though the other starts earlier in the text.
+    assert ns["both"].stop_reason == "bc" and ns["both"].output_text == "xa"
+
+
+def test_include() -> None:
+    ns = _ns("include")
+    kept = ns["kept"]
+    assert kept.output_text == "Hello world"     # cut AFTER the match; ", and" is still dropped
+    assert kept.data.output_token_ids == [100, 101]   # the token ids are never cut
+    plain, flag, eos = (ns["ended"][k] for k in ("stop token 7", "stop token 7, flag", "EOS"))
+    assert (plain.output_text, plain.stop_reason, plain.data.output_token_ids) == ("Hi", 7, [100, 7])
+    assert flag.output_text == "Hi<end>"
+    assert (eos.output_text, eos.stop_reason) == ("Hi", None)    # EOS: no stop_reason
+    assert eos.data.output_token_ids == [100, ns["EOS"]]
+
+
+def test_holdback() -> None:
+    ns = _ns("holdback")
+    assert ns["hold"] == len(ns["stop"]) - 1 == 5
+    printed, final = ns["printed"], ns["final"]
+    assert final == "The answer is 42." and "".join(printed) == final   # nothing taken back
+    # Each running step shows all but the last 5 characters; the finishing step shows the rest.
+    assert printed == ["The a", "nswer i", "s 4", "2."]
+    # Without a holdback, the client prints "\nUs" and then the stop string cuts it.
+    assert "".join(ns["naive"]) == "The answer is 42.\nUs" != ns["naive_final"]
+    assert ns["flag"].output_text_buffer_length == 0
+
+
+def test_stop_checks_wait_for_min_tokens() -> None:
+    ns = _ns("stop_min_tokens")
+    assert ns["early_at"] is None and ns["early"].output_text == "Hi! ok"
+    assert ns["statuses"] == [None, SequenceStatus.FINISHED_LENGTH_CAPPED]  # 2 < min_tokens=3
+    assert (ns["late_at"], ns["late_status"], ns["late"].output_text) == \
+        (2, SequenceStatus.FINISHED_STOPPED, "abc")
+    assert "min_tokens=5 is invalid" in ns["too_many"]
+
+
+def test_detok() -> None:
+    ns = _ns("detok")
+    ids, text, tok = ns["ids"], ns["text"], ns["tok"]
+    assert len(ids) == 10 and len(text) == 11            # CJK and emoji split over byte tokens
+    assert sum(piece.count("\ufffd") for piece in ns["naive"]) == 7
+    assert ns["full"] == text
+    pieces = ns["pieces"]
+    assert "".join(pieces) == text and not any("\ufffd" in p for p in pieces)
+    assert pieces[:3] == ["", "模", "型"]                # held back until the character is complete
+    assert pieces[6:9] == ["", "", " 🚀"]               # the emoji needs 3 tokens (and its space)
+    assert max(ns["windows"]) <= 4                       # the decoded window never grows
+    assert ns["cut"] == "模型推理" and tok.decode(ids[:8]).endswith("\ufffd")
+
+
+def test_phases() -> None:
+    ns = _ns("phases")
+    assert ns["prefill"] > 1000      # far above what a GPU needs to be compute bound
+    assert ns["decode_1"] < 1        # under one FLOP per byte: pure memory traffic
+    assert ns["decode_64"] < 20      # batching helps, but every sequence brings its own KV
+    vocab = ns["cfg"].vocab_size
+    assert ns["prefill_logits"].shape == (2, vocab)   # only the last position is projected
+    assert ns["decode_logits"].shape == (2, vocab)
+    # Projecting every position: a 2048-token prompt would make 384 MiB of fp32 logits.
+    assert ns["all_positions"] == 2048 * vocab * 4 == 384 * 2**20
+
+
+def test_kv_cache() -> None:
+    ns = _ns("kv_cache")
+    cfg = ns["runner"].model.config
+    head_dim = cfg.hidden_size // cfg.num_attention_heads
+    width = ns["width"]
+    assert ns["layer"].keys.shape == (2, cfg.num_key_value_heads, width + 1, head_dim)
+    assert ns["cache_bytes"] == 2 * (width + 1) * 46_080   # rows x columns x fp32 bytes per token
+    cached, recomputed = ns["cached"], ns["recomputed"]
+    assert torch.allclose(cached, recomputed, atol=1e-3) and cached.argmax() == recomputed.argmax()
+    before, after = ns["before"], ns["after"]
+    assert after.data_ptr() != before.data_ptr() and torch.equal(after[:, :, :-1], before)
+    P, n = ns["P"], ns["n"]
+    assert P + n == 768 and sum(P + i for i in range(n)) == 163_712
+
+
+def test_padding() -> None:
+    ns = _ns("padding")
+    together, alone = ns["together"], ns["alone"]
+    assert torch.allclose(together[1], alone[0], atol=1e-3)
+    assert together[1].argmax() == alone[0].argmax()
+    assert ns["positions"].tolist() == [[0, 1, 2, 3, 4], [0, 0, 0, 0, 0]]
+    runner = ns["runner"]
+    runner.prefill([ns["long_p"], ns["short_p"]])
+    assert runner._next_position.tolist() == [5, 1]      # the next token's position, per row
+    runner.release()
+    assert not torch.allclose(ns["right"][0, -1], alone[0], atol=1e-3)
+
+
+def test_finished_rows() -> None:
+    ns = _ns("finished_rows")
+    outs, fed, pad = ns["outs"], ns["fed"], ns["pad"]
+    assert [len(o.outputs[0].token_ids) for o in outs] == [1, 5]
+    # Row 0 finished at the prefill, yet rides along for all 4 decode steps, fed a pad token.
+    assert len(fed) == 4 and all(step[0] == pad for step in fed)
+    assert ns["columns"] == [6, 7, 8, 9]                 # its KV keeps growing as well
+    assert ns["wasted"] == 0.5                           # half the decode rows computed nothing
+    assert ns["runner"]._cache is None   # the step that finished the last row freed the cache
+
+
+def test_head_of_line() -> None:
+    ns = _ns("head_of_line")
+    done, long_id, short_id = ns["done"], ns["long_id"], ns["short_id"]
+    # The short request needs one forward but waits for the whole batch to drain.
+    assert done[long_id][0] == 8 and done[short_id][0] == 9
+    assert done[short_id][1].first_scheduled_time >= done[long_id][1].finished_time
+
+
+def test_parity() -> None:
+    ns = _ns("parity")
+    assert ns["ours"] == ns["theirs"] and len(ns["ours"]) == 3
+    assert all(len(t) == 8 for t in ns["ours"])
+
+
+def test_best_of() -> None:
+    ns = _ns("best_of")
+    best, every, ranked = ns["best"], ns["every"], ns["ranked"]
+    assert [c.index for c in every] == [0, 1, 2, 3]           # n: all of them, in order
+    # best_of=4, n=2: the same 4 seeded samples are drawn, and the 2 most likely are returned.
+    assert [c.token_ids for c in best] == [c.token_ids for c in ranked[:2]]
+    assert [c.index for c in best] == [c.index for c in ranked[:2]]
+    # The score is the sum of the sampled tokens' raw log-probabilities.
+    for c in best:
+        total = sum(step[t].logprob for t, step in zip(c.token_ids, c.logprobs))
+        assert abs(c.cumulative_logprob - total) < 1e-4
+
+
+def test_validation() -> None:
+    ns = _ns("validation")
+    engine = ns["engine"]
+    assert "contains [10000000]" in ns["bad_token"]
+    # Submitting one by one leaves the good request queued (the next generate would run it).
+    assert ns["left_queued"] == 1
+    assert "best_of=300 is invalid" in ns["too_many"] and "max_num_seqs=256" in ns["too_many"]
+    outs = ns["outs"]
+    assert all(o.outputs[0].finish_reason == "abort" for o in outs)
+    assert all("device went away" in o.error for o in outs)
+    assert not engine.has_unfinished_requests()
+    # LLM.generate checks everything before it queues anything.
+    try:
+        ns["llm"].generate(ns["bad_batch"], SamplingParams(max_tokens=2), use_tqdm=False)
+    except ValueError:
+        assert not engine.has_unfinished_requests()
+    else:
+        raise AssertionError("an out-of-vocabulary token id was accepted")
+
+
+def test_sync() -> None:
+    ns = _ns("sync")
+    reads, ours, steps = ns["reads"], ns["ours"], ns["steps"]
+    assert steps == 3 and len(ours) == steps                          # one read per step ...
+    assert all(what == "tolist" and path.endswith("llm_engine.py") for what, path in ours)
+    assert not any(what == "item" for what, _ in reads)               # ... and no .item() anywhere
+    # Any other read happens inside transformers (its attention-mask code), not in the engine.
+    package = ns["package"]
+    assert all("transformers" in Path(path).parts for _, path in reads
+               if not Path(path).is_relative_to(package))
