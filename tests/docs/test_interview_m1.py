@@ -8,8 +8,7 @@ from pathlib import Path
 import torch
 
 from folovllm import SamplingParams
-from folovllm.model_executor.layers.sampler import (Sampler, SamplingMetadata, apply_truncation,
-                                                    make_generator)
+from folovllm.model_executor.layers.sampler import Sampler, SamplingMetadata, apply_truncation, make_generator
 from folovllm.sequence import SequenceStatus
 from tests.docs.docs_tools import run_program
 

@@ -12,8 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.docs.docs_tools import (DOCS, REPO, english_pages, includes, output_blocks, pages,
-                                   run_program, shown_programs)
+from tests.docs.docs_tools import (
+    DOCS,
+    REPO,
+    english_pages,
+    includes,
+    output_blocks,
+    pages,
+    run_program,
+    shown_programs,
+)
 
 _PAGES = [p for p in pages() if output_blocks(p) or shown_programs(p)]
 # Included (whole or by section), but wider: engine internals being restructured; they are
