@@ -1,28 +1,7 @@
 """include_stop_str_in_output, for stop strings and for stop tokens."""
 
+from docs.snippets.m1.stop_feed import EOS, feed  # shown with Q13
 from folovllm import SamplingParams
-from folovllm.engine.stop_checker import StopChecker
-from folovllm.sequence import Sequence, SequenceData
-
-EOS = 2
-checker = StopChecker(max_model_len=1000)
-
-
-def feed(params: SamplingParams, pieces: list[str],
-         tokens: list[int] | None = None):
-    """One token per text piece, as the engine appends them, each checked.
-
-    Returns the sequence, the piece that finished it and its status."""
-    seq = Sequence(0, SequenceData((1,)), eos_token_id=EOS)
-    tokens = tokens or [100 + i for i in range(len(pieces))]
-    for i, (token, piece) in enumerate(zip(tokens, pieces)):
-        seq.data.append_token_id(token, 0.0)
-        seq.output_text += piece
-        status = checker.check(seq, params, new_char_count=len(piece))
-        if status is not None:
-            return seq, i, status
-    return seq, None, None
-
 
 pieces = ["Hello wo", "rld, and", " more"]
 keep = SamplingParams(stop=["world"], include_stop_str_in_output=True,
