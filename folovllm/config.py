@@ -43,7 +43,6 @@ _DTYPES: dict[str, torch.dtype] = {
     "float32": torch.float32,
 }
 CACHE_DTYPES = ("auto", "float16", "bfloat16", "float32")
-MODEL_IMPLS = ("folovllm", "transformers")
 # "auto": Triton kernels on CUDA, the PyTorch reference elsewhere (see attention/selector.py)
 ATTENTION_BACKENDS = ("auto", "torch", "triton")
 SCHEDULER_POLICIES = ("fcfs",)
@@ -92,7 +91,6 @@ class ModelConfig:
     enforce_eager: bool = True
     max_logprobs: int = 20   # the most top log-probabilities a request may ask for (vLLM's)
     device: str = "auto"
-    model_impl: str = "folovllm"
     attention_backend: str = "auto"
     hf_config: Any = field(init=False, repr=False)
     torch_dtype: torch.dtype = field(init=False)
@@ -108,7 +106,6 @@ class ModelConfig:
             raise fail("enforce_eager", False, "CUDA graphs are not implemented yet (they arrive "
                         "in M6) and every step runs eagerly; leave it True")
         check_int("max_logprobs", self.max_logprobs, 0)
-        check_choice("model_impl", self.model_impl, MODEL_IMPLS)
         check_choice("attention_backend", self.attention_backend, ATTENTION_BACKENDS)
         self.device = str(resolve_device(self.device))
         if self.model is None:

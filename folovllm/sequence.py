@@ -13,7 +13,7 @@ import copy
 import enum
 from dataclasses import dataclass, field
 
-from folovllm.outputs import RequestMetrics, SampleLogprobs
+from folovllm.outputs import RequestMetrics
 from folovllm.sampling_params import SamplingParams
 
 
@@ -25,8 +25,7 @@ class SequenceStatus(enum.IntEnum):
     PREEMPTED = 2               # evicted to free KV memory; queued to be recomputed
     FINISHED_STOPPED = 3        # hit EOS, a stop token id or a stop string
     FINISHED_LENGTH_CAPPED = 4  # hit max_tokens or max_model_len
-    FINISHED_ABORTED = 5        # cancelled by the user
-    FINISHED_IGNORED = 6        # never scheduled: the prompt can never fit
+    FINISHED_ABORTED = 5        # cancelled by the user, or failed by the engine
 
     @staticmethod
     def is_finished(status: SequenceStatus) -> bool:
@@ -42,7 +41,6 @@ _FINISH_REASONS = {
     SequenceStatus.FINISHED_STOPPED: "stop",
     SequenceStatus.FINISHED_LENGTH_CAPPED: "length",
     SequenceStatus.FINISHED_ABORTED: "abort",
-    SequenceStatus.FINISHED_IGNORED: "length",
 }
 
 # --8<-- [start:transitions]
@@ -51,9 +49,9 @@ _FINISHED_BY_RUNNING = {_S.FINISHED_STOPPED, _S.FINISHED_LENGTH_CAPPED, _S.FINIS
 # Legal moves. Finished states are terminal. A preempted sequence goes back to the queue and is
 # scheduled again (PREEMPTED -> RUNNING) when memory frees up.
 LEGAL_TRANSITIONS: dict[SequenceStatus, frozenset[SequenceStatus]] = {
-    _S.WAITING: frozenset({_S.RUNNING, _S.FINISHED_ABORTED, _S.FINISHED_IGNORED}),
+    _S.WAITING: frozenset({_S.RUNNING, _S.FINISHED_ABORTED}),
     _S.RUNNING: frozenset({_S.PREEMPTED, *_FINISHED_BY_RUNNING}),
-    _S.PREEMPTED: frozenset({_S.RUNNING, _S.FINISHED_ABORTED, _S.FINISHED_IGNORED}),
+    _S.PREEMPTED: frozenset({_S.RUNNING, _S.FINISHED_ABORTED}),
     **{s: frozenset() for s in _S if SequenceStatus.is_finished(s)},
 }
 # --8<-- [end:transitions]
@@ -99,9 +97,6 @@ class SequenceData:
     def get_last_token_id(self) -> int:
         return self.output_token_ids[-1] if self.output_token_ids else self.prompt_token_ids[-1]
 
-    def get_num_uncomputed_tokens(self) -> int:
-        return self.get_len() - self.num_computed_tokens
-
     def reset_state_for_recompute(self) -> None:
         """Preemption by recompute: the KV cache is gone, every token must be processed again."""
         self.num_computed_tokens = 0
@@ -109,17 +104,14 @@ class SequenceData:
 
 @dataclass
 class Sequence:
-    """One generated continuation: its tokens, its status, its text and (from M3) its KV blocks."""
+    """One generated continuation: its tokens and its status, both written by the scheduler
+    alone. Its text and logprobs are output processing's; its KV blocks, the KV cache
+    manager's; the runner keeps its own copy of what it computes from."""
 
     seq_id: int
     data: SequenceData
     eos_token_id: int | None = None
     _status: SequenceStatus = SequenceStatus.WAITING
-    output_text: str = ""
-    output_logprobs: SampleLogprobs = field(default_factory=list)
-    stop_reason: int | str | None = None
-    # Physical KV blocks held by this sequence, in order; the KV cache manager fills it (M3).
-    block_ids: list[int] = field(default_factory=list)
 
     # --8<-- [start:status_and_fork]
     @property
@@ -159,7 +151,7 @@ class Request:
     prompt_token_ids: list[int]
     sampling_params: SamplingParams
     seqs: list[Sequence]
-    metrics: RequestMetrics
+    metrics: RequestMetrics  # written by output processing, as ``error``
     error: str | None = None  # why the engine failed it (finish_reason "abort"), if it did
 
     # --8<-- [start:request_create]
@@ -182,9 +174,6 @@ class Request:
         metrics = RequestMetrics() if arrival_time is None else RequestMetrics(arrival_time)
         return cls(request_id, prompt, list(prompt_token_ids), sampling_params, seqs, metrics)
     # --8<-- [end:request_create]
-
-    def get_seqs(self, status: SequenceStatus | None = None) -> list[Sequence]:
-        return self.seqs if status is None else [s for s in self.seqs if s.status == status]
 
     def num_unfinished_seqs(self) -> int:
         return sum(not s.is_finished() for s in self.seqs)

@@ -227,24 +227,23 @@ def test_generate_queues_all_or_nothing(tiny) -> None:
 
 
 # ---- 4. a failing step loses nothing ------------------------------------------------------
-class FaultyRunner:
-    """Wraps the engine's runner: raises on the call numbers in ``fail_at``, and on every call
-    whose batch holds a sequence with the ``poison`` token (a fault caused by one input)."""
+class FaultyModel:
+    """Wraps the runner's model: its forward raises on the call numbers in ``fail_at``, and on
+    every call whose batch holds the ``poison`` token (a fault caused by one input)."""
 
-    def __init__(self, runner, fail_at=(), poison: int | None = None) -> None:
-        self.runner, self.fail_at, self.poison, self.calls = runner, set(fail_at), poison, 0
+    def __init__(self, model, fail_at=(), poison: int | None = None) -> None:
+        self.model, self.fail_at, self.poison, self.calls = model, set(fail_at), poison, 0
 
     def __getattr__(self, name):
-        return getattr(self.runner, name)
+        return getattr(self.model, name)
 
-    def execute_model(self, sched):
+    def __call__(self, input_ids, positions, md):
         self.calls += 1
         if self.calls in self.fail_at:
             raise RuntimeError(f"injected fault at call {self.calls}")
-        if self.poison is not None and any(
-                self.poison in s.seq.data.prompt_token_ids for s in sched.scheduled):
+        if self.poison is not None and self.poison in input_ids.tolist():
             raise RuntimeError("injected fault: poisoned input")
-        return self.runner.execute_model(sched)
+        return self.model(input_ids, positions, md)
 
 
 def _reference(llm: LLM, prompts, params) -> list[list[int]]:
@@ -256,7 +255,7 @@ def test_a_request_whose_input_breaks_the_model_fails_alone(tiny_model_dirs) -> 
     prompts = [{"prompt_token_ids": [5, 6, 7, i]} for i in range(10, 16)]
     ref = _reference(llm, prompts, GREEDY)
     engine = llm.llm_engine
-    engine.runner = FaultyRunner(engine.runner, poison=13)
+    engine.runner.model = FaultyModel(engine.runner.model, poison=13)
     outs = llm.generate(prompts, GREEDY, use_tqdm=False)
     bad = [o for o in outs if 13 in o.prompt_token_ids]
     assert len(bad) == 1 and bad[0].outputs[0].finish_reason == "abort"
@@ -272,7 +271,8 @@ def test_a_fault_in_output_processing_fails_only_its_request(tiny_model_dirs) ->
     engine = llm.llm_engine
     prompts = ["Hello", "World", "Once upon a time"]
     ref = _reference(llm, prompts, GREEDY)
-    step = engine.detokenizer.step
+    detokenizer = engine.output_processor.detokenizer
+    step = detokenizer.step
     victim = {}
 
     def flaky(state, token, skip):
@@ -282,7 +282,7 @@ def test_a_fault_in_output_processing_fails_only_its_request(tiny_model_dirs) ->
             raise UnicodeError("injected detokenizer fault")
         return step(state, token, skip)
 
-    engine.detokenizer.step = flaky
+    detokenizer.step = flaky
     outs = llm.generate(prompts, GREEDY, use_tqdm=False)
     failed = [o for o in outs if o.error]
     assert len(failed) == 1 and "UnicodeError: injected detokenizer fault" in failed[0].error
@@ -311,9 +311,9 @@ def test_a_fault_at_a_random_step_under_random_traffic_loses_nothing(fault_llm, 
     ref = {(i, j): ids for j, p in enumerate(params)
            for i, ids in enumerate(_reference(fault_llm, FAULT_PROMPTS, p))}
     engine = fault_llm.llm_engine
-    runner = engine.runner
+    model = engine.runner.model
     fail_at = data.draw(st.integers(1, 30), label="fail_at")
-    engine.runner = FaultyRunner(runner, {fail_at})
+    engine.runner.model = FaultyModel(model, {fail_at})
     try:
         live, aborted, done = {}, set(), {}
         plan = data.draw(st.lists(st.tuples(st.integers(0, 7), st.integers(0, 1),
@@ -334,7 +334,7 @@ def test_a_fault_at_a_random_step_under_random_traffic_loses_nothing(fault_llm, 
                 if out.finished:
                     done[out.request_id] = out
     finally:
-        engine.runner = runner
+        engine.runner.model = model
     for rid, key in live.items():
         if rid in aborted:
             continue

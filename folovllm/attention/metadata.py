@@ -23,11 +23,12 @@ class AttentionMetadata:
     ``p % block_size``, i.e. at *slot* ``block_id * block_size + p % block_size``.
 
     A sequence's ``q_len`` new tokens are the last ``q_len`` of its ``seq_len`` context tokens:
-    in M3 a prefill has ``q_len == seq_len`` and a decode ``q_len == 1``; prefix caching (M4) and
-    chunked prefill (M5) make ``q_len < seq_len`` on a prefill too, without a new layout.
+    a whole prompt has ``q_len == seq_len``, a decoding sequence ``q_len == 1``, and a query
+    after a cached prefix (M4) or a prompt chunk (M5) anything in between. There is no
+    prefill/decode flag: the attention layer takes the decode kernel when every query is one
+    token long (``max_query_len == 1``), and the varlen path, which serves any mix, otherwise.
     """
 
-    is_prefill: bool
     positions: torch.Tensor          # [T] int64, position of each token in its sequence
     slot_mapping: torch.Tensor       # [T] int64, cache slot each token's K/V are written to
     seq_lens: torch.Tensor           # [S] int32, context length of each sequence after the step

@@ -1,9 +1,10 @@
 """Offline throughput: one workload through several engines, measured in one process.
 
 Engines:
-- ``folovllm``: our engine as it stands (own model code, continuous batching);
-- ``folovllm-m1``: our engine on the M1 runner (``transformers`` model, static padded batches);
+- ``folovllm``: our engine as it stands (own model code, continuous batching, paged KV cache);
 - ``transformers``: HF ``generate`` on static batches of ``hf_batch_size`` prompts.
+
+(An earlier milestone's engine is measured from its tag: ``python -m benchmarks.ladder``.)
 
 All engines get the same prompts and the same checkpoint (with ``load_format="dummy"``: random
 weights of the same shapes, so the same FLOPs and bytes) and ignore EOS, so each produces exactly
@@ -68,13 +69,13 @@ def _sync(device: torch.device) -> None:
 
 
 class _OurEngine:
-    def __init__(self, model_kwargs: dict[str, Any], impl: str, max_num_seqs: int) -> None:
+    name = "folovllm"
+
+    def __init__(self, model_kwargs: dict[str, Any], max_num_seqs: int) -> None:
         from folovllm.entrypoints.llm import LLM
 
-        self.name = "folovllm" if impl == "folovllm" else "folovllm-m1"
         # token ids in and out: no tokenizer needed, so a bare config.json (dummy weights) works
-        self.llm = LLM(**model_kwargs, model_impl=impl, max_num_seqs=max_num_seqs,
-                       skip_tokenizer_init=True)
+        self.llm = LLM(**model_kwargs, max_num_seqs=max_num_seqs, skip_tokenizer_init=True)
         self.device = self.llm.llm_engine.device
 
     def run(self, prompts: list[list[int]], out_lens: list[int], temperature: float) -> EngineResult:
@@ -93,10 +94,10 @@ class _OurEngine:
             self.name, seconds, sum(len(o.outputs[0].token_ids) for o in outs),
             ttft_p50=_percentile(ttfts, 50), ttft_p99=_percentile(ttfts, 99),
             tpot_p50=_percentile(tpots, 50), tpot_p99=_percentile(tpots, 99),
-            kv_cache_bytes=getattr(runner, "kv_cache_bytes", None),
+            kv_cache_bytes=runner.kv_cache_bytes,
             max_concurrent_seqs=engine.peak_num_running,
-            kv_blocks=engine.kv_cache_manager.num_blocks if self.name == "folovllm" else None,
-            kv_blocks_peak=engine.peak_blocks_used if self.name == "folovllm" else None,
+            kv_blocks=engine.kv_cache_manager.num_blocks,
+            kv_blocks_peak=engine.peak_blocks_used,
             num_preemptions=engine.scheduler.num_preemptions)
 
 
@@ -165,8 +166,7 @@ def run_throughput(model_kwargs: dict[str, Any], workload: Workload,
     results, device, model = [], "", ""
     for name in engines:
         engine = (_HFEngine(model_kwargs, workload.hf_batch_size) if name == "transformers" else
-                  _OurEngine(model_kwargs, "folovllm" if name == "folovllm" else "transformers",
-                             workload.num_prompts))
+                  _OurEngine(model_kwargs, workload.num_prompts))
         vocab = _vocab_size(engine)
         prompts, out_lens = workload.requests(vocab)
         warm = [p[:8] for p in prompts[:2]]

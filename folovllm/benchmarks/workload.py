@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from folovllm.validation import check_int, fail
 
-ENGINES = ("folovllm", "folovllm-m1", "transformers")
+ENGINES = ("folovllm", "transformers")
 WORKLOADS = ("random", "nanovllm", "shared-prefix", "long-prompt")
 
 

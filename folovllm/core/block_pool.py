@@ -59,7 +59,3 @@ class BlockPool:
             if block.ref_cnt == 0:
                 self.free_block_queue.append(block)
     # --8<-- [end:pool]
-
-    def get_usage(self) -> float:
-        """Fraction of blocks in use."""
-        return 1.0 - len(self.free_block_queue) / self.num_blocks

@@ -1,4 +1,5 @@
-"""The iteration-level scheduler: which sequences run in the next model step.
+"""The iteration-level scheduler: which sequences run in the next model step, and the one place
+where a sequence's state changes.
 
 Every step it decides again (that is what "iteration-level" means): a sequence that finished in
 the last step has already given back its KV blocks, and a waiting one can take them now, instead
@@ -6,20 +7,34 @@ of waiting for a whole batch to drain as a static batch does. That is continuous
 
 Policy (as in nano-vllm, prefill first): if waiting sequences can be admitted, the step is a
 *prefill* of as many of them as fit, oldest first, under three budgets — ``max_num_seqs`` running
-sequences, ``max_num_batched_tokens`` prompt tokens in the step, and free KV blocks for the whole
+sequences, ``max_num_batched_tokens`` tokens in the step, and free KV blocks for the whole
 prompt. Otherwise the step *decodes* every running sequence by one token, which needs a new block
 for each sequence that has just filled its last one. When the blocks run out, the newest running
 sequence is *preempted*: its blocks are freed and it goes back to the head of the queue, to be
 recomputed from its tokens later. M5 replaces the prefill/decode alternation with one token budget.
+
+After the model ran, ``update_from_output`` advances each sequence by what it computed, appends
+the sampled tokens, applies the stop checks and frees the blocks of finished sequences: the
+scheduler is the only writer of a sequence's tokens, counts and status (vLLM v1's
+``Scheduler.update_from_output``; nano-vllm's ``Scheduler.postprocess``).
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from folovllm.config import SchedulerConfig
 from folovllm.core.kv_cache_manager import KVCacheManager
+from folovllm.core.scheduler_output import (
+    CachedSeqData,
+    ModelRunnerOutput,
+    NewSeqData,
+    SampledLogprobs,
+    SchedulerOutput,
+)
+from folovllm.sampling_params import SamplingParams
 from folovllm.sequence import Request, Sequence, SequenceStatus
 
 
@@ -30,70 +45,66 @@ class ScheduledSeq:
 
 
 @dataclass
-class SchedulerOutput:
-    """One step's work: the sequences, in the order their tokens appear in the flat batch."""
+class SequenceUpdate:
+    """What one step did to one sequence, for output processing: the tokens it gained, their
+    logprobs, and, when it finished on a stop token id, that id."""
 
-    scheduled: list[ScheduledSeq]
-    is_prefill: bool
-    num_batched_tokens: int
-    # sequences this step preempted (back in the queue) and ones finished because even the
-    # whole cache cannot hold their next token (finish_reason "length")
-    preempted: list[ScheduledSeq] = field(default_factory=list)
-    capped: list[ScheduledSeq] = field(default_factory=list)
+    request: Request
+    seq: Sequence
+    new_token_ids: list[int] = field(default_factory=list)
+    logprobs: SampledLogprobs | None = None   # top-N entries, when the request asked
+    stop_reason: int | None = None
+    error: str | None = None
 
 
 class Scheduler:
     def __init__(self, config: SchedulerConfig, kv_cache_manager: KVCacheManager,
-                 static_batching: bool = False) -> None:
-        """``static_batching`` admits new sequences only when nothing runs (the M1 behaviour, kept
-        for the ``transformers`` runner, whose padded batch cannot take new rows)."""
+                 max_model_len: int) -> None:
         self.config = config
         self.kv_cache_manager = kv_cache_manager
-        self.static_batching = static_batching
+        self.max_model_len = max_model_len
         self.waiting: deque[ScheduledSeq] = deque()
         self.running: list[ScheduledSeq] = []   # in admission order: the last is the newest
         self.num_preemptions = 0
+        self._finished_seq_ids: set[int] = set()   # since the last step, for the runner
+        self._capped: list[ScheduledSeq] = []       # finished by schedule() itself
 
     def add_request(self, request: Request) -> None:
         for seq in request.seqs:
             self.waiting.append(ScheduledSeq(request, seq))
 
-    def has_unfinished(self) -> bool:
-        return bool(self.waiting or self.running)
-
     # --8<-- [start:schedule]
-    def schedule(self) -> SchedulerOutput | None:
-        """The next step's work, or None when nothing waits or runs."""
-        prefill = self._admit()
-        if prefill:
-            return SchedulerOutput(prefill, True, sum(s.seq.data.get_len() for s in prefill))
-        if self.running:
-            return self._schedule_decode()
-        return None
+    def schedule(self) -> SchedulerOutput:
+        """The next step's work (no sequences when nothing waits or runs)."""
+        out = SchedulerOutput([], CachedSeqData(), {}, 0, self._finished_seq_ids)
+        self._finished_seq_ids = set()
+        admitted = self._admit(out)
+        if not admitted and self.running:
+            self._schedule_decode(out)
+        out.total_num_scheduled_tokens = sum(out.num_scheduled_tokens.values())
+        return out
 
-    def _admit(self) -> list[ScheduledSeq]:
-        if self.static_batching and self.running:
-            return []
-        admitted: list[ScheduledSeq] = []
+    def _admit(self, out: SchedulerOutput) -> bool:
         tokens = 0
         while self.waiting:
-            seq = self.waiting[0].seq
-            num_tokens = seq.data.get_len()   # a preempted sequence recomputes its outputs too
-            if len(self.running) + len(admitted) >= self.config.max_num_seqs:
+            s = self.waiting[0]
+            num_tokens = s.seq.data.get_len()   # a preempted sequence recomputes its outputs too
+            if len(self.running) >= self.config.max_num_seqs:
                 break
             if tokens + num_tokens > self.config.max_num_batched_tokens:
                 break
-            if not self.kv_cache_manager.allocate_slots(seq, num_tokens):
+            if self.kv_cache_manager.allocate_slots(s.seq.seq_id, num_tokens) is None:
                 break
-            seq.status = SequenceStatus.RUNNING
-            admitted.append(self.waiting.popleft())
+            resumed = s.seq.status == SequenceStatus.PREEMPTED
+            s.seq.status = SequenceStatus.RUNNING
+            self.running.append(self.waiting.popleft())
+            self._add_to_output(out, s, num_tokens, resumed)
             tokens += num_tokens
-        self.running.extend(admitted)
-        return admitted
+        return tokens > 0
     # --8<-- [end:schedule]
 
     # --8<-- [start:decode]
-    def _schedule_decode(self) -> SchedulerOutput:
+    def _schedule_decode(self, out: SchedulerOutput) -> None:
         """One token for every running sequence, oldest first; preempt the newest when the
         blocks run out.
 
@@ -101,60 +112,131 @@ class Scheduler:
         keeps its blocks, so it always progresses. (The newest is not always the cheapest to
         recompute: a sequence that comes back from a preemption is the newest again.)
         """
-        out = SchedulerOutput([], False, 0)
-        queue = deque(self.running)
+        queue, scheduled = deque(self.running), []
         while queue:
             current = queue.popleft()
-            while not self.kv_cache_manager.allocate_slots(current.seq, 1):
+            seq = current.seq
+            while (new := self.kv_cache_manager.allocate_slots(
+                    seq.seq_id, seq.data.get_len())) is None:
                 if queue:                       # someone newer holds blocks: take theirs
-                    self._preempt(queue.pop(), out)
-                elif out.scheduled:             # it is the newest itself
-                    self._preempt(current, out)
+                    self._preempt(queue.pop())
+                elif scheduled:                 # it is the newest itself
+                    self._preempt(current)
                     break
                 else:                           # alone, and the whole cache is too small
-                    self._cap(current, out)
+                    self._finish(current, SequenceStatus.FINISHED_LENGTH_CAPPED)
+                    self._capped.append(current)
                     break
             else:
-                out.scheduled.append(current)
-        self.running = list(out.scheduled)
-        out.num_batched_tokens = len(out.scheduled)
-        return out
+                scheduled.append(current)
+                self._add_to_output(out, current, 1, new_block_ids=new)
+        self.running = scheduled
 
-    def _preempt(self, s: ScheduledSeq, out: SchedulerOutput) -> None:
+    def _preempt(self, s: ScheduledSeq) -> None:
         """Preemption by recompute: free the blocks, requeue at the head (it is older than
         anything still waiting), and later prefill all its tokens again."""
-        self.kv_cache_manager.free(s.seq)
+        self.kv_cache_manager.free(s.seq.seq_id)
         s.seq.status = SequenceStatus.PREEMPTED
         s.seq.data.reset_state_for_recompute()
         self.waiting.appendleft(s)
         self.num_preemptions += 1
-        out.preempted.append(s)
-
-    def _cap(self, s: ScheduledSeq, out: SchedulerOutput) -> None:
-        self.kv_cache_manager.free(s.seq)
-        s.seq.status = SequenceStatus.FINISHED_LENGTH_CAPPED
-        out.capped.append(s)
     # --8<-- [end:decode]
 
-    # --8<-- [start:free_finished]
-    def free_finished(self) -> None:
-        """Give the KV blocks of finished sequences back at once, for the next step to reuse."""
-        keep = []
-        for s in self.running:
-            if s.seq.is_finished():
-                self.kv_cache_manager.free(s.seq)
-            else:
-                keep.append(s)
-        self.running = keep
-    # --8<-- [end:free_finished]
+    def _add_to_output(self, out: SchedulerOutput, s: ScheduledSeq, num_tokens: int,
+                       resumed: bool = False, new_block_ids: list[int] | None = None) -> None:
+        """Describe one scheduled sequence to the runner: in full the first time it runs,
+        afterwards only what changed."""
+        seq = s.seq
+        out.num_scheduled_tokens[seq.seq_id] = num_tokens
+        computed = seq.data.num_computed_tokens
+        if new_block_ids is None and not resumed:
+            out.scheduled_new_seqs.append(NewSeqData(
+                seq.seq_id, s.request.request_id, s.request.seqs.index(seq),
+                seq.data.prompt_token_ids, s.request.sampling_params,
+                self.kv_cache_manager.get_block_ids(seq.seq_id), computed))
+            return
+        cached = out.scheduled_cached_seqs
+        cached.seq_ids.append(seq.seq_id)
+        cached.resumed_from_preemption.append(resumed)
+        cached.new_block_ids.append(self.kv_cache_manager.get_block_ids(seq.seq_id)
+                                    if resumed else new_block_ids or [])
+        cached.num_computed_tokens.append(computed)
 
-    def abort_request(self, request_id: str) -> list[Sequence]:
-        """Finish every sequence of the request as aborted; returns the sequences it touched."""
-        touched = [s.seq for s in self.waiting if s.request.request_id == request_id]
-        self.waiting = deque(s for s in self.waiting if s.request.request_id != request_id)
-        touched += [s.seq for s in self.running if s.request.request_id == request_id]
-        for seq in touched:
-            if not seq.is_finished():
-                seq.status = SequenceStatus.FINISHED_ABORTED
-        self.free_finished()
+    # --8<-- [start:update_from_output]
+    def update_from_output(self, scheduler_output: SchedulerOutput,
+                           runner_output: ModelRunnerOutput) -> list[SequenceUpdate]:
+        """Apply a step's results: every scheduled sequence advances by the tokens it computed,
+        gains its sampled token (a sequence whose prompt is not fully computed samples none),
+        and is checked for a stop; finished sequences free their blocks at once, for the very
+        next step to reuse. Requests the runner failed on finish as aborted."""
+        updates = [SequenceUpdate(s.request, s.seq) for s in self._capped]
+        self._capped = []
+        by_id = {s.seq.seq_id: s for s in self.running}
+        for request_id, error in runner_output.errors.items():
+            for s in self.finish_requests([request_id], SequenceStatus.FINISHED_ABORTED):
+                updates.append(SequenceUpdate(s.request, s.seq, error=error))
+        ro = runner_output
+        for seq_id, tokens, logprob in zip(ro.seq_ids, ro.sampled_token_ids, ro.sampled_logprobs):
+            s = by_id[seq_id]
+            if s.seq.is_finished():
+                continue  # its request failed
+            s.seq.data.num_computed_tokens += scheduler_output.num_scheduled_tokens[seq_id]
+            update = SequenceUpdate(s.request, s.seq, tokens, ro.logprobs.get(seq_id))
+            if tokens:
+                s.seq.data.append_token_id(tokens[0], logprob)
+                status, update.stop_reason = check_stop(s.seq, s.request.sampling_params,
+                                                        self.max_model_len)
+                if status is not None:
+                    self._finish(s, status)
+            updates.append(update)
+        self.running = [s for s in self.running if not s.seq.is_finished()]
+        return updates
+    # --8<-- [end:update_from_output]
+
+    def finish_requests(self, request_ids: list[str], status: SequenceStatus
+                        ) -> list[ScheduledSeq]:
+        """Finish every unfinished sequence of the requests (abort, a failure); returns them."""
+        ids = set(request_ids)
+        return self._finish_where(lambda s: s.request.request_id in ids, status)
+
+    def finish_seqs(self, seq_ids: list[int], status: SequenceStatus) -> list[ScheduledSeq]:
+        """Finish single sequences (output processing found a stop string in one of them)."""
+        ids = set(seq_ids)
+        return self._finish_where(lambda s: s.seq.seq_id in ids, status)
+
+    def _finish_where(self, match: Callable[[ScheduledSeq], bool], status: SequenceStatus) -> list[ScheduledSeq]:
+        touched = [s for s in (*self.waiting, *self.running) if match(s)]
+        self.waiting = deque(s for s in self.waiting if not match(s))
+        self.running = [s for s in self.running if not match(s)]
+        for s in touched:
+            self._finish(s, status)
         return touched
+
+    def _finish(self, s: ScheduledSeq, status: SequenceStatus) -> None:
+        """A finished sequence gives its blocks back now; the runner forgets it next step."""
+        s.seq.status = status
+        self.kv_cache_manager.free(s.seq.seq_id)
+        self._finished_seq_ids.add(s.seq.seq_id)
+
+
+# --8<-- [start:check_stop]
+def check_stop(seq: Sequence, params: SamplingParams, max_model_len: int
+               ) -> tuple[SequenceStatus | None, int | None]:
+    """After a new token: the finished status and the stop token id (if one stopped it), or
+    ``(None, None)`` to go on. In vLLM's order: nothing but ``max_model_len`` stops a sequence
+    shorter than ``min_tokens``; then EOS (unless ``ignore_eos``), a ``stop_token_ids`` entry,
+    ``max_tokens``, ``max_model_len``. Stop *strings* need text: output processing checks them.
+    """
+    data = seq.data
+    too_long = data.get_len() >= max_model_len
+    if data.get_output_len() < params.min_tokens:
+        return (SequenceStatus.FINISHED_LENGTH_CAPPED if too_long else None), None
+    last = data.get_last_token_id()
+    if not params.ignore_eos and last == seq.eos_token_id:
+        return SequenceStatus.FINISHED_STOPPED, None
+    if last in params.stop_token_ids:
+        return SequenceStatus.FINISHED_STOPPED, last
+    if too_long or (params.max_tokens is not None and data.get_output_len() >= params.max_tokens):
+        return SequenceStatus.FINISHED_LENGTH_CAPPED, None
+    return None, None
+# --8<-- [end:check_stop]

@@ -1,8 +1,10 @@
-"""The model runner: our own model code over a flat batch, with a paged KV cache.
+"""The model runner: our own model code over a flat batch, with a paged KV cache, and sampling.
 
-Each step it turns the scheduler's decision into tensors — the flat ``input_ids`` and ``positions``
-of every scheduled token and the attention metadata (slot mapping, block tables, context lengths)
-— runs the model once, and returns logits for the last token of each sequence only.
+Each step it applies what the scheduler sent (new sequences, new blocks, computed counts) to its
+persistent ``InputBatch``, gathers the flat ``input_ids`` and ``positions`` of every scheduled
+token and the attention metadata (slot mapping, block tables, context lengths) into fixed
+buffers, runs the model once, computes logits for the sequences that sample, samples, and
+returns the tokens on the host with one device-to-host copy (vLLM v1's ``GPUModelRunner``).
 
 The KV cache is, per layer, a pool of blocks: K and V each ``[num_blocks, block_size,
 num_kv_heads, head_dim]``. Which blocks belong to which sequence is decided by the scheduler's
@@ -16,16 +18,24 @@ import logging
 
 import torch
 
+import numpy as np
+
 from folovllm.attention.metadata import AttentionMetadata
 from folovllm.attention.selector import get_attn_backend
 from folovllm.config import EngineConfig
 from folovllm.core.kv_cache_manager import cdiv
-from folovllm.core.scheduler import SchedulerOutput
+from folovllm.core.scheduler_output import (
+    ModelRunnerOutput,
+    NewSeqData,
+    SampledLogprobs,
+    SchedulerOutput,
+)
 from folovllm.model_executor.layers.attention import Attention
-from folovllm.model_executor.layers.sampler import Sampler, SamplingMetadata
+from folovllm.model_executor.layers.sampler import Sampler, SamplerOutput, SamplingMetadata
 from folovllm.model_executor.loader import load_model
 from folovllm.sampling_params import SamplingParams
-from folovllm.sequence import Sequence, SequenceData
+from folovllm.utils import to_device
+from folovllm.worker.input_batch import InputBatch
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +54,19 @@ class ModelRunner:
         self.max_model_len = mc.max_model_len
         self.block_size = cc.block_size
         self.bytes_per_block = cc.block_size * mc.kv_cache_bytes_per_token(config.kv_cache_dtype)
+        sc = config.scheduler_config
+        self.max_num_tokens = max(sc.max_num_batched_tokens, sc.max_num_seqs)
+        self.max_blocks_per_seq = cdiv(self.max_model_len, self.block_size)
+        self.vocab_size = mc.vocab_size
+        self.input_batch = InputBatch(sc.max_num_seqs, self.max_model_len,
+                                      self.max_blocks_per_seq, self.device)
+        self._allocate_step_buffers()
+        generator = torch.Generator(device=self.device)
+        generator.manual_seed(mc.seed)
+        self.sampler = Sampler(generator)
+        # per-row token counts for the penalties, made the first time a request asks for one
+        self.prompt_mask: torch.Tensor | None = None     # [rows, V] bool
+        self.output_counts: torch.Tensor | None = None   # [rows, V] int32
         self.num_blocks = self._num_blocks()
         self._allocate_kv_cache(self.num_blocks)
         self._warm_up()
@@ -119,19 +142,17 @@ class ModelRunner:
         self._zeroed = torch.zeros(num_blocks, dtype=torch.bool)
         return total
 
-    def _zero_new_blocks(self, seqs: list[Sequence], is_prefill: bool) -> None:
-        """Zero the blocks of ``seqs`` that no step has used yet; afterwards every block a kernel
-        can read holds finite values. A decode step can only have added each sequence's last
-        block, so it looks at those alone: one id per sequence."""
-        if is_prefill:
-            ids = torch.tensor([b for s in seqs for b in s.block_ids], dtype=torch.long)
-        else:
-            ids = torch.tensor([s.block_ids[-1] for s in seqs], dtype=torch.long)
+    def _zero_new_blocks(self, block_ids: list[int]) -> None:
+        """Zero the blocks this step handed out that no step has used yet; afterwards every
+        block a kernel can read holds finite values."""
+        if not block_ids:
+            return
+        ids = torch.tensor(block_ids, dtype=torch.long)
         new = ids[~self._zeroed[ids]].unique()
         if not len(new):
             return
         self._zeroed[new] = True
-        index = self._to_device(new.long())
+        index = to_device(new.long(), self.device)
         for layer in self.attn_layers:
             layer.k_cache.index_fill_(0, index, 0)
             layer.v_cache.index_fill_(0, index, 0)
@@ -144,6 +165,229 @@ class ModelRunner:
     def kv_cache_bytes(self) -> int:
         return self.num_blocks * self.bytes_per_block
 
+
+    # ---- persistent step buffers ---------------------------------------------------------
+    def _allocate_step_buffers(self) -> None:
+        """The inputs of one step, each a fixed host buffer (pinned on GPU, so the copy to the
+        device does not block) and its device twin, sized for the largest step. A step fills
+        the front of each; nothing is allocated per step."""
+        n, s = self.max_num_tokens, self.config.scheduler_config.max_num_seqs
+        sizes = {"input_ids": (n, torch.int64), "positions": (n, torch.int64),
+                 "slot_mapping": (n, torch.int64), "seq_lens": (s, torch.int32),
+                 "query_start_loc": (s + 1, torch.int32), "logits_indices": (s, torch.int64),
+                 "block_tables": (s * self.max_blocks_per_seq, torch.int32)}
+        pin = self.device.type == "cuda"
+        self._host = {k: torch.zeros(size, dtype=dt, pin_memory=pin) for k, (size, dt) in sizes.items()}
+        self._np = {k: t.numpy() for k, t in self._host.items()}
+        self._dev = ({k: torch.zeros_like(t, device=self.device) for k, t in self._host.items()}
+                     if pin else self._host)
+
+    def _to_step_device(self, name: str, n: int) -> torch.Tensor:
+        """The first ``n`` entries of a step buffer, on the device (one non-blocking copy)."""
+        if self._dev is self._host:
+            return self._host[name][:n]
+        return self._dev[name][:n].copy_(self._host[name][:n], non_blocking=True)
+
+    # --8<-- [start:prepare_inputs]
+    def _prepare_inputs(self, rows: np.ndarray, num_scheduled: np.ndarray
+                        ) -> tuple[torch.Tensor, AttentionMetadata, np.ndarray]:
+        """The step's flat ``input_ids``, its attention metadata, and which sequences sample.
+
+        Sequence ``i`` computes ``num_scheduled[i]`` tokens from its ``num_computed_tokens``
+        on: a whole prompt, the rest of one, or its last token. Every per-token array is built
+        from the per-sequence ones with ``repeat`` and fancy indexing, no Python loop: position
+        ``p`` of row ``r`` reads token ``token_ids[r, p]`` and its K/V go to slot
+        ``block_table[r, p // block_size] * block_size + p % block_size``.
+        """
+        b, bs, h = self.input_batch, self.block_size, self._np
+        n, total = len(rows), int(num_scheduled.sum())
+        starts = b.num_computed_tokens[rows]
+        seq_lens = starts + num_scheduled
+        ends = np.cumsum(num_scheduled)
+        token_rows = np.repeat(rows, num_scheduled)
+        positions = h["positions"][:total]
+        np.subtract(np.arange(total), np.repeat(ends - num_scheduled - starts, num_scheduled),
+                    out=positions)
+        h["input_ids"][:total] = b.token_ids[token_rows, positions]
+        h["slot_mapping"][:total] = (b.block_table[token_rows, positions // bs] * bs
+                                     + positions % bs)
+        width = cdiv(int(seq_lens.max()), bs)
+        h["block_tables"][:n * width].reshape(n, width)[:] = b.block_table[rows, :width]
+        h["seq_lens"][:n] = seq_lens
+        h["query_start_loc"][0] = 0
+        h["query_start_loc"][1:n + 1] = ends
+        samples = seq_lens == b.num_tokens[rows]   # the step reaches the end of its tokens
+        num_logits = int(samples.sum())
+        h["logits_indices"][:num_logits] = (ends - 1)[samples]
+        md = AttentionMetadata(
+            positions=self._to_step_device("positions", total),
+            slot_mapping=self._to_step_device("slot_mapping", total),
+            seq_lens=self._to_step_device("seq_lens", n),
+            block_tables=self._to_step_device("block_tables", n * width).view(n, width),
+            query_start_loc=self._to_step_device("query_start_loc", n + 1),
+            query_start_loc_host=[0, *ends.tolist()], seq_lens_host=seq_lens.tolist(),
+            max_query_len=int(num_scheduled.max()), max_seq_len=int(seq_lens.max()))
+        return self._to_step_device("input_ids", total), md, samples
+    # --8<-- [end:prepare_inputs]
+
+    # ---- one step ------------------------------------------------------------------------
+    # --8<-- [start:execute_model]
+    @torch.inference_mode()
+    def execute_model(self, scheduler_output: SchedulerOutput) -> ModelRunnerOutput:
+        """Apply the scheduler's changes, run the scheduled sequences, sample.
+
+        A fault (an exception in the model or the sampler) must not cost the other requests
+        their work. Nothing is written back before a step has sampled, so the step can simply
+        be run again, request by request: a request whose inputs make the model fail fails
+        alone, and the others get the tokens they would have got (the outputs do not depend on
+        the batch); seeded generators are put back first, so they draw the same numbers.
+        """
+        self._update_states(scheduler_output)
+        seq_ids = list(scheduler_output.num_scheduled_tokens)
+        counts = list(scheduler_output.num_scheduled_tokens.values())
+        if not seq_ids:
+            return ModelRunnerOutput()
+        try:
+            return self._execute(seq_ids, counts)
+        except Exception:
+            logger.exception("a model step failed; running its requests one by one")
+        groups: dict[str, list[tuple[int, int]]] = {}
+        for seq_id, count in zip(seq_ids, counts):
+            request_id = self.input_batch.request_ids[self.input_batch.row_of[seq_id]]
+            groups.setdefault(request_id, []).append((seq_id, count))
+        out = ModelRunnerOutput()
+        for request_id, group in groups.items():
+            try:
+                part = self._execute(*map(list, zip(*group)))
+            except Exception as error:
+                out.errors[request_id] = f"{type(error).__name__}: {error}"
+                continue
+            out.seq_ids += part.seq_ids
+            out.sampled_token_ids += part.sampled_token_ids
+            out.sampled_logprobs += part.sampled_logprobs
+            out.logprobs.update(part.logprobs)
+        return out
+
+    def _update_states(self, so: SchedulerOutput) -> None:
+        """Forget finished sequences, add new ones, apply new blocks and computed counts; zero
+        the blocks handed out this step."""
+        for seq_id in so.finished_seq_ids:
+            self.input_batch.remove(seq_id)
+        for new in so.scheduled_new_seqs:
+            row = self.input_batch.add(new)
+            self._init_penalty_row(row, new)
+        self.input_batch.update(so.scheduled_cached_seqs)
+        self._zero_new_blocks([b for new in so.scheduled_new_seqs for b in new.block_ids]
+                              + [b for ids in so.scheduled_cached_seqs.new_block_ids for b in ids])
+
+    def _execute(self, seq_ids: list[int], counts: list[int]) -> ModelRunnerOutput:
+        """Forward, logits of the sampling rows, sampling, and one copy to the host."""
+        b = self.input_batch
+        rows = np.fromiter((b.row_of[i] for i in seq_ids), dtype=np.int64, count=len(seq_ids))
+        ids, md, samples = self._prepare_inputs(rows, np.array(counts, dtype=np.int64))
+        hidden = self.model(ids, md.positions, md)
+        num_logits = int(samples.sum())
+        if md.max_query_len > 1 or num_logits < len(rows):
+            hidden = hidden[self._to_step_device("logits_indices", num_logits)]
+        sample_rows = rows[samples]
+        generators = [g for r in sample_rows if (g := b.generators[r]) is not None]
+        states = [g.get_state() for g in generators]
+        try:
+            logits = self.model.compute_logits(hidden)
+            sampled = self.sampler(logits, self._sampling_metadata(sample_rows))
+        except Exception:
+            for g, state in zip(generators, states):
+                g.set_state(state)
+            raise
+        return self._to_output(seq_ids, samples, sample_rows, sampled)
+    # --8<-- [end:execute_model]
+
+    def _to_output(self, seq_ids: list[int], samples: np.ndarray, sample_rows: np.ndarray,
+                   out: SamplerOutput) -> ModelRunnerOutput:
+        """All the sampler's results in one ``tolist()`` of one packed tensor (the step's only
+        wait for the device); the sampled tokens are written back as the next inputs."""
+        self._count_outputs(sample_rows, out.sampled_token_ids)
+        n_top = out.topk_token_ids.shape[1]
+        host = torch.cat([
+            out.sampled_token_ids.unsqueeze(1).double(), out.sampled_logprobs.unsqueeze(1).double(),
+            out.sampled_ranks.unsqueeze(1).double(), out.topk_token_ids.double(),
+            out.topk_logprobs.double()], dim=1).tolist()
+        tokens = [int(v[0]) for v in host]
+        self.input_batch.append_sampled(sample_rows, np.array(tokens, dtype=np.int32))
+        result = ModelRunnerOutput(seq_ids, [[] for _ in seq_ids], [0.0] * len(seq_ids))
+        params = self.input_batch.params
+        for i, row, token, vals in zip(np.flatnonzero(samples).tolist(), sample_rows.tolist(),
+                                       tokens, host):
+            result.sampled_token_ids[i] = [token]
+            result.sampled_logprobs[i] = vals[1]
+            if params[row].logprobs is not None:
+                result.logprobs[seq_ids[i]] = SampledLogprobs(
+                    vals[1], int(vals[2]), [int(t) for t in vals[3:3 + n_top]], vals[3 + n_top:])
+        return result
+
+    # ---- sampling state ------------------------------------------------------------------
+    def _sampling_metadata(self, rows: np.ndarray) -> SamplingMetadata:
+        b = self.input_batch
+        output_lens = (b.num_tokens[rows] - b.num_prompt_tokens[rows]).tolist()
+        prompt_mask = output_counts = None
+        if self.output_counts is not None:
+            index = self._to_step_device_rows(rows)
+            prompt_mask = self.prompt_mask.index_select(0, index)
+            output_counts = self.output_counts.index_select(0, index)
+        return SamplingMetadata.build(
+            [b.params[r] for r in rows], output_lens, [b.generators[r] for r in rows],
+            self.vocab_size, self.device, prompt_mask=prompt_mask, output_counts=output_counts)
+
+    def _to_step_device_rows(self, rows: np.ndarray) -> torch.Tensor:
+        return to_device(torch.from_numpy(rows), self.device)
+
+    def _init_penalty_row(self, row: int, new: NewSeqData) -> None:
+        """A penalised sequence's row: its prompt's tokens marked, no outputs counted yet. The
+        counts then grow by one scatter per step (``_count_outputs``), on the device."""
+        p = new.sampling_params
+        if p.repetition_penalty == 1.0 and not p.frequency_penalty and not p.presence_penalty:
+            if self.output_counts is not None:
+                self.prompt_mask[row] = False
+                self.output_counts[row] = 0
+            return
+        if self.output_counts is None:
+            rows = self.config.scheduler_config.max_num_seqs
+            self.prompt_mask = torch.zeros(rows, self.vocab_size, dtype=torch.bool,
+                                           device=self.device)
+            self.output_counts = torch.zeros(rows, self.vocab_size, dtype=torch.int32,
+                                             device=self.device)
+        self.prompt_mask[row] = False
+        self.output_counts[row] = 0
+        prompt = to_device(torch.tensor(new.prompt_token_ids, dtype=torch.long), self.device)
+        self.prompt_mask[row, prompt] = True
+
+    def _count_outputs(self, rows: np.ndarray, token_ids: torch.Tensor) -> None:
+        if self.output_counts is not None and len(rows):
+            index = self._to_step_device_rows(rows)
+            self.output_counts.index_put_((index, token_ids), torch.ones_like(
+                token_ids, dtype=torch.int32), accumulate=True)
+
+    # ---- startup runs --------------------------------------------------------------------
+    def _dummy_step(self, lengths: list[int], first_block: int = 0) -> AttentionMetadata:
+        """Run the model on fake sequences of ``lengths`` zero tokens over consecutive blocks
+        from ``first_block``, through the real input path; their rows are freed afterwards."""
+        seq_ids = [-1 - i for i in range(len(lengths))]
+        for seq_id, length in zip(seq_ids, lengths):
+            blocks = list(range(first_block, first_block + cdiv(length, self.block_size)))
+            first_block += len(blocks)
+            self.input_batch.add(NewSeqData(seq_id, "", 0, (0,) * length, SamplingParams(),
+                                            blocks, 0))
+        b = self.input_batch
+        try:
+            rows = np.array([b.row_of[i] for i in seq_ids], dtype=np.int64)
+            ids, md, _ = self._prepare_inputs(rows, b.num_tokens[rows] - b.num_computed_tokens[rows])
+            hidden = self.model(ids, md.positions, md)
+            self.model.compute_logits(hidden[-1:])
+            return md
+        finally:
+            for seq_id in seq_ids:
+                b.remove(seq_id)
+
     @torch.inference_mode()
     def _profile_run(self) -> int:
         """Run the largest step once; returns the bytes of the throw-away cache it used.
@@ -154,23 +398,16 @@ class ModelRunner:
         """
         sc, mc = self.config.scheduler_config, self.config.model_config
         n = min(sc.max_num_batched_tokens, self.max_model_len * sc.max_num_seqs)
-        seqs, first = [], 0
-        while n > 0:  # sequences of fake tokens, on consecutive blocks of a throw-away cache
-            length = min(n, max(self.max_model_len - 1, 1))
-            seq = Sequence(len(seqs), SequenceData((0,) * length))
-            seq.block_ids = list(range(first, first + cdiv(length, self.block_size)))
-            first += len(seq.block_ids)
-            seqs.append(seq)
-            n -= length
-        kv_bytes = self._allocate_kv_cache(first)
-        ids, md = self.prepare_inputs(seqs, is_prefill=True)
-        hidden = self.model(ids, md.positions, md)
-        rows = hidden[:1].expand(sc.max_num_seqs, -1)
+        lengths = [self.max_model_len] * (n // self.max_model_len)
+        lengths += [n % self.max_model_len] if n % self.max_model_len else []
+        kv_bytes = self._allocate_kv_cache(sum(cdiv(x, self.block_size) for x in lengths))
+        self._dummy_step(lengths)
+        hidden = torch.zeros(sc.max_num_seqs, mc.hf_config.hidden_size, dtype=mc.torch_dtype,
+                             device=self.device)
         params = [SamplingParams(temperature=1.0, top_p=0.9)] * sc.max_num_seqs
-        outputs = [[] for _ in params]
-        smd = SamplingMetadata.build(params, outputs, outputs, [None] * len(params),
+        smd = SamplingMetadata.build(params, [0] * len(params), [None] * len(params),
                                      mc.vocab_size, self.device)
-        Sampler()(self.model.compute_logits(rows), smd)
+        Sampler()(self.model.compute_logits(hidden), smd)
         self._free_kv_cache()
         return kv_bytes
 
@@ -183,77 +420,10 @@ class ModelRunner:
         warm_up = getattr(self.attn_backend, "warm_up", None)
         if warm_up is None:
             return
-        seq = Sequence(0, SequenceData((0, 0)))
-        seq.block_ids = [0]
-        for is_prefill in (True, False):
-            ids, md = self.prepare_inputs([seq], is_prefill)
-            self.model.compute_logits(self.model(ids, md.positions, md)[-1:])
-            seq.data.num_computed_tokens = 1
+        self._dummy_step([2])
+        md = self._dummy_step([1])  # one query: the decode path
         mc, layer = self.config.model_config, self.attn_layers[0]
         q = torch.randn(1, mc.num_attention_heads, mc.head_dim, dtype=mc.torch_dtype,
                         device=self.device)
         warm_up(q, layer.k_cache, layer.v_cache, md.block_tables, md.seq_lens,
                 self.max_model_len, layer.scale)
-
-    # ---- one step ------------------------------------------------------------------------
-    def _to_device(self, t: torch.Tensor) -> torch.Tensor:
-        """A host tensor on the device; pinned + non-blocking on GPU, so no sync."""
-        if self.device.type == "cuda":
-            return t.pin_memory().to(self.device, non_blocking=True)
-        return t
-
-    # --8<-- [start:prepare_inputs]
-    def prepare_inputs(self, seqs: list[Sequence], is_prefill: bool
-                       ) -> tuple[torch.Tensor, AttentionMetadata]:
-        """Flat ``input_ids`` and the attention metadata for one step.
-
-        Each sequence contributes its tokens from ``num_computed_tokens`` on: the whole prompt on
-        a prefill (or all tokens again after a preemption), the last token on a decode. The slot
-        of position ``p`` is ``block_ids[p // block_size] * block_size + p % block_size``,
-        computed for all tokens at once on the host from the padded block tables.
-        """
-        bs = self.block_size
-        starts = [s.data.num_computed_tokens for s in seqs]
-        seq_lens = [s.data.get_len() for s in seqs]
-        q_lens = [n - c for n, c in zip(seq_lens, starts)]
-        query_start_loc = [0]
-        for n in q_lens:
-            query_start_loc.append(query_start_loc[-1] + n)
-        if is_prefill:
-            ids = [t for s, c in zip(seqs, starts) for t in s.data.get_token_ids()[c:]]
-        else:  # one token each: no copy of every sequence's whole history
-            ids = [s.data.get_last_token_id() for s in seqs]
-        width = cdiv(max(seq_lens), bs)
-        tables = torch.tensor([s.block_ids + [0] * (width - len(s.block_ids)) for s in seqs],
-                              dtype=torch.int32)
-        if is_prefill:
-            positions = torch.cat([torch.arange(c, n) for c, n in zip(starts, seq_lens)])
-            rows = torch.repeat_interleave(torch.arange(len(seqs)), torch.tensor(q_lens))
-        else:  # one token per sequence, at its last position
-            positions = torch.tensor(starts)
-            rows = torch.arange(len(seqs))
-        slot_mapping = tables[rows, positions // bs].long() * bs + positions % bs
-        md = AttentionMetadata(
-            is_prefill=is_prefill,
-            positions=self._to_device(positions),
-            slot_mapping=self._to_device(slot_mapping),
-            seq_lens=self._to_device(torch.tensor(seq_lens, dtype=torch.int32)),
-            block_tables=self._to_device(tables),
-            query_start_loc=self._to_device(torch.tensor(query_start_loc, dtype=torch.int32)),
-            query_start_loc_host=query_start_loc, seq_lens_host=seq_lens,
-            max_query_len=max(q_lens), max_seq_len=max(seq_lens))
-        return self._to_device(torch.tensor(ids, dtype=torch.long)), md
-    # --8<-- [end:prepare_inputs]
-
-    # --8<-- [start:execute_model]
-    @torch.inference_mode()
-    def execute_model(self, out: SchedulerOutput) -> torch.Tensor:
-        """Run the scheduled step; logits ``[S, V]`` for each sequence's last token, in order."""
-        seqs = [s.seq for s in out.scheduled]
-        self._zero_new_blocks(seqs, out.is_prefill)
-        ids, md = self.prepare_inputs(seqs, out.is_prefill)
-        hidden = self.model(ids, md.positions, md)
-        if md.max_query_len > 1:
-            hidden = hidden[md.query_start_loc[1:].long() - 1]
-        return self.model.compute_logits(hidden)
-    # --8<-- [end:execute_model]

@@ -19,9 +19,11 @@ def write_kv(k_cache: torch.Tensor, v_cache: torch.Tensor, k: torch.Tensor, v: t
              md: AttentionMetadata) -> None:
     """Store each new token's K/V ``[T, Hk, D]`` at its slot, in the cache's dtype
     (``cache_dtype`` may be narrower than the model's). A slot indexes the cache viewed as
-    ``[num_blocks * block_size, Hk, D]``."""
-    k_cache.view(-1, *k_cache.shape[2:]).index_copy_(0, md.slot_mapping, k.to(k_cache.dtype))
-    v_cache.view(-1, *v_cache.shape[2:]).index_copy_(0, md.slot_mapping, v.to(v_cache.dtype))
+    ``[num_blocks * block_size, Hk, D]``; a slot < 0 is skipped, as the Triton kernel does
+    (its K/V are already in the cache)."""
+    slots, keep = md.slot_mapping, md.slot_mapping >= 0
+    k_cache.view(-1, *k_cache.shape[2:])[slots[keep]] = k[keep].to(k_cache.dtype)
+    v_cache.view(-1, *v_cache.shape[2:])[slots[keep]] = v[keep].to(v_cache.dtype)
 # --8<-- [end:write_kv]
 
 
@@ -36,9 +38,10 @@ def prefill_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, k_cache
                       v_cache: torch.Tensor, md: AttentionMetadata, scale: float) -> torch.Tensor:
     """Causal attention of each sequence's new tokens over its context; ``[T, H, D]``.
 
-    When the new tokens are the whole context (always, in M3) they are attended directly; when
-    a prefix is already cached (M4, M5) the context is gathered from the blocks and query ``i``
-    of ``q_len`` sees positions up to ``seq_len - q_len + i``. One SDPA call per sequence.
+    When the new tokens are the whole context (a fresh prompt) they are attended directly; when
+    some of it is already cached (a decoding sequence in a mixed batch, a cached prefix in M4, a
+    later chunk in M5) the context is gathered from the blocks and query ``i`` of ``q_len`` sees
+    positions up to ``seq_len - q_len + i``. One SDPA call per sequence.
     The KV heads are repeated for their query heads first: on CPU (torch 2.13), SDPA with
     ``enable_gqa=True`` takes its unfused math path, while repeated heads keep it on the fused
     flash kernel, which is faster once a prompt has more than about a hundred tokens.

@@ -31,9 +31,9 @@ class Attention(nn.Module):
         if self.k_cache is None or self.v_cache is None:
             raise RuntimeError("attention layer has no KV cache bound; the model runner binds it")
         self.backend.write_kv(self.k_cache, self.v_cache, k, v, md)
-        if md.is_prefill:
+        if md.max_query_len == 1:  # one query per sequence: the decode kernel
+            out = self.backend.decode_attention(q, self.k_cache, self.v_cache, md, self.scale)
+        else:                      # any mix of query lengths over paged KV
             out = self.backend.prefill_attention(q, k, v, self.k_cache, self.v_cache, md,
                                                  self.scale)
-        else:
-            out = self.backend.decode_attention(q, self.k_cache, self.v_cache, md, self.scale)
         return out.reshape(out.shape[0], -1)

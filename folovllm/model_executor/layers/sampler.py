@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import torch
 
 from folovllm.sampling_params import SamplingParams, SamplingType
+from folovllm.utils import to_device
 
 _NEG_INF = float("-inf")
 
@@ -55,7 +56,7 @@ class SamplingMetadata:
     frequency_penalty: torch.Tensor   # [B] float
     presence_penalty: torch.Tensor    # [B] float
     prompt_mask: torch.Tensor | None    # [B, V] bool: token appears in the prompt
-    output_counts: torch.Tensor | None  # [B, V] long: times each token was generated
+    output_counts: torch.Tensor | None  # [B, V] int: times each token was generated
     suppress_rows: torch.Tensor | None  # [K] rows / [K] cols set to -inf (min_tokens)
     suppress_cols: torch.Tensor | None
     generators: list[torch.Generator | None]  # per row; None draws from the shared generator
@@ -69,46 +70,50 @@ class SamplingMetadata:
     def build(
         cls,
         params: list[SamplingParams],
-        prompt_ids: Sequence[Sequence[int]],
-        output_ids: Sequence[Sequence[int]],
+        output_lens: list[int],
         generators: list[torch.Generator | None],
         vocab_size: int,
         device: torch.device | str,
+        prompt_mask: torch.Tensor | None = None,
+        output_counts: torch.Tensor | None = None,
     ) -> SamplingMetadata:
         """Gather the rows' parameters into tensors.
 
-        The per-row numbers are packed on the host and cross to the device in one pinned,
-        non-blocking copy: a ``torch.tensor(list, device="cuda")`` per field would be a
-        synchronous copy each, stalling the host until the GPU has drained its queue.
+        ``output_lens`` (tokens generated so far) decide where ``min_tokens`` still holds. The
+        penalties read ``prompt_mask`` and ``output_counts`` ``[B, V]``: the model runner keeps
+        them on the device and updates them as tokens are sampled (``token_counts`` builds them
+        from token lists, for a standalone call). The per-row numbers are packed on the host and
+        cross to the device in one pinned, non-blocking copy: a ``torch.tensor(list,
+        device="cuda")`` per field would be a synchronous copy each, stalling the host until the
+        GPU has drained its queue.
         """
         greedy = [p.sampling_type == SamplingType.GREEDY for p in params]
         need_penalties = any(
             p.repetition_penalty != 1.0 or p.frequency_penalty or p.presence_penalty for p in params
         )
-        prompt_mask = output_counts = None
-        if need_penalties:
-            prompt_mask = _token_counts(prompt_ids, vocab_size, device) > 0
-            output_counts = _token_counts(output_ids, vocab_size, device)
+        if need_penalties and (prompt_mask is None or output_counts is None):
+            raise ValueError("a row asks for a penalty: pass prompt_mask and output_counts "
+                             "(see token_counts)")
         rows, cols = [], []
-        for i, (p, out) in enumerate(zip(params, output_ids)):
-            if len(out) < p.min_tokens:
+        for i, (p, n) in enumerate(zip(params, output_lens)):
+            if n < p.min_tokens:
                 stops = p.all_stop_token_ids
                 rows += [i] * len(stops)
                 cols += sorted(stops)
-        floats = _to_device(torch.tensor([
+        floats = to_device(torch.tensor([
             [0.0 if g else p.temperature for p, g in zip(params, greedy)],
             [p.top_p for p in params], [p.min_p for p in params],
             [p.repetition_penalty for p in params], [p.frequency_penalty for p in params],
             [p.presence_penalty for p in params]], dtype=torch.float32), device)
         top_k = [p.top_k or vocab_size for p in params]
-        longs = _to_device(torch.tensor(top_k + rows + cols, dtype=torch.long), device)
+        longs = to_device(torch.tensor(top_k + rows + cols, dtype=torch.long), device)
         n, k = len(params), len(rows)
         return cls(
             temperature=floats[0], top_p=floats[1], min_p=floats[2],
             repetition_penalty=floats[3], frequency_penalty=floats[4], presence_penalty=floats[5],
             top_k=longs[:n],
-            prompt_mask=prompt_mask,
-            output_counts=output_counts,
+            prompt_mask=prompt_mask if need_penalties else None,
+            output_counts=output_counts if need_penalties else None,
             suppress_rows=longs[n:n + k] if rows else None,
             suppress_cols=longs[n + k:] if rows else None,
             generators=generators,
@@ -120,21 +125,16 @@ class SamplingMetadata:
         )
 
 
-def _to_device(t: torch.Tensor, device: torch.device | str) -> torch.Tensor:
-    """Host tensor to ``device``; pinned and non-blocking on CUDA, so the host does not wait."""
-    if torch.device(device).type == "cuda":
-        return t.pin_memory().to(device, non_blocking=True)
-    return t.to(device)
-
-def _token_counts(seqs: Sequence[Sequence[int]], vocab_size: int,
-                  device: torch.device | str) -> torch.Tensor:
-    """[B, V] counts of each token id per row, built with one scatter_add."""
+def token_counts(seqs: Sequence[Sequence[int]], vocab_size: int,
+                 device: torch.device | str) -> torch.Tensor:
+    """[B, V] counts of each token id per row, built with one scatter_add (for the penalties:
+    ``token_counts(prompts) > 0`` is a prompt mask, ``token_counts(outputs)`` output counts)."""
     width = max((len(s) for s in seqs), default=0)
     counts = torch.zeros(len(seqs), vocab_size + 1, dtype=torch.long, device=device)
     if width:
         # pad with an extra "vocab_size" bucket that is dropped afterwards
-        padded = _to_device(torch.tensor([[*s, *[vocab_size] * (width - len(s))] for s in seqs]),
-                            device)
+        padded = to_device(torch.tensor([[*s, *[vocab_size] * (width - len(s))] for s in seqs]),
+                           device)
         counts.scatter_add_(1, padded, torch.ones_like(padded))
     return counts[:, :vocab_size]
 
@@ -148,23 +148,6 @@ class SamplerOutput:
     sampled_ranks: torch.Tensor      # [B] long, 1 = the most likely token (0: not computed)
     topk_token_ids: torch.Tensor     # [B, N] long (N = max logprobs asked in the batch)
     topk_logprobs: torch.Tensor      # [B, N] float
-
-    @classmethod
-    def cat(cls, outs: list[SamplerOutput]) -> SamplerOutput | None:
-        """The rows of several outputs, in order (``None`` for none); top-N widths may differ,
-        so narrower ones are padded (the padding is never read: each row reads its own N)."""
-        if not outs:
-            return None
-        width = max(o.topk_token_ids.shape[1] for o in outs)
-
-        def pad(t: torch.Tensor) -> torch.Tensor:
-            return torch.nn.functional.pad(t, (0, width - t.shape[1]))
-
-        return cls(torch.cat([o.sampled_token_ids for o in outs]),
-                   torch.cat([o.sampled_logprobs for o in outs]),
-                   torch.cat([o.sampled_ranks for o in outs]),
-                   torch.cat([pad(o.topk_token_ids) for o in outs]),
-                   torch.cat([pad(o.topk_logprobs) for o in outs]))
 
 
 def apply_penalties(logits: torch.Tensor, md: SamplingMetadata) -> torch.Tensor:
