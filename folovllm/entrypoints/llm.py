@@ -103,9 +103,8 @@ class LLM:
         engine = self.llm_engine
         finished: dict[str, RequestOutput] = {}
         bar = tqdm(total=len(request_ids), desc="Generating", unit="req", disable=not use_tqdm)
-        out_tokens = 0
         try:
-            self._drain(finished, bar, out_tokens)
+            self._drain(finished, bar)
         except BaseException:
             # a failed (or interrupted) generate must not leave its requests queued behind it
             for request_id in request_ids:
@@ -115,8 +114,9 @@ class LLM:
             bar.close()
         return [finished[i] for i in request_ids]
 
-    def _drain(self, finished: dict[str, RequestOutput], bar: tqdm, out_tokens: int) -> None:
-        engine = self.llm_engine
+    def _drain(self, finished: dict[str, RequestOutput], bar: tqdm) -> None:
+        """Step until every request is done; the bar shows output tokens per second."""
+        engine, out_tokens = self.llm_engine, 0
         while engine.has_unfinished_requests():
             for out in engine.step():
                 if out.finished:
