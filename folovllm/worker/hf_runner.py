@@ -1,10 +1,12 @@
-"""The M1 model runner, kept for comparisons: ``transformers.AutoModelForCausalLM`` with its own
-KV cache (``model_impl="transformers"``).
+"""M1's model runner: a *static padded batch* over ``transformers.AutoModelForCausalLM``, with
+a KV cache it owns.
 
-It runs a *static batch*: one batched prefill over left-padded prompts, then one forward per decode
-step for the whole batch until every row is finished. That is exactly what HF ``generate`` does,
-so this runner shows what an engine adds around a model (sampling, stopping, detokenizing,
-request bookkeeping) before M2 replaces the padded batch with continuous batching.
+One batched prefill over left-padded prompts, then one forward per decode step for the whole batch
+until every row is finished. That is exactly what HF ``generate`` does; M1's engine
+(``git checkout m1``) ran its requests this way, adding what an engine brings around a model
+(sampling, stopping, detokenizing, request bookkeeping). Since M2 the engine runs ``ModelRunner``
+on our own model code with continuous batching; this runner is used directly, to study the static
+batch that M2 replaced and to compare with ``transformers``.
 
 Left padding keeps every row's newest token in the last column, so one ``logits[:, -1]`` serves the
 whole batch; the attention mask hides the pads and the position ids count real tokens only.
@@ -21,7 +23,6 @@ import inspect
 import torch
 
 from folovllm.config import ModelConfig
-from folovllm.core.scheduler import SchedulerOutput
 from folovllm.model_executor.loader import load_hf_model
 
 
@@ -36,32 +37,6 @@ class HFModelRunner:
         self._cache = None
         self._attention_mask: torch.Tensor | None = None
         self._next_position: torch.Tensor | None = None
-        self._rows: dict[int, int] = {}  # seq_id -> row of the padded batch
-
-    # --8<-- [start:execute_model]
-    def execute_model(self, out: SchedulerOutput) -> torch.Tensor:
-        """The engine's runner interface: logits ``[S, V]`` for the scheduled sequences.
-
-        A prefill starts a new padded batch (the scheduler admits one only when the previous
-        batch has drained; starting it drops the old batch's cache). A decode runs every row;
-        rows whose sequence was not scheduled (it finished) are fed the pad token.
-        """
-        seqs = [s.seq for s in out.scheduled]
-        if out.is_prefill:
-            self._rows = {s.seq_id: row for row, s in enumerate(seqs)}
-            return self.prefill([s.data.get_token_ids() for s in seqs])
-        last = [self.pad_token_id] * len(self._rows)
-        for s in seqs:
-            last[self._rows[s.seq_id]] = s.data.get_last_token_id()
-        logits = self.decode(last)
-        index = torch.tensor([self._rows[s.seq_id] for s in seqs], device=logits.device)
-        return logits.index_select(0, index)
-
-    def release(self) -> None:
-        """Drop the drained batch's KV cache (the engine calls this when nothing runs)."""
-        self._cache = self._attention_mask = self._next_position = None
-        self._rows = {}
-    # --8<-- [end:execute_model]
 
     # --8<-- [start:prefill_decode]
     @torch.inference_mode()
@@ -101,6 +76,25 @@ class HFModelRunner:
         self._next_position = self._next_position + 1
         return out.logits[:, -1, :]
     # --8<-- [end:prefill_decode]
+
+    # --8<-- [start:generate]
+    def generate(self, prompts: list[list[int]], max_tokens: list[int]) -> list[list[int]]:
+        """Greedy tokens for one whole static batch; row ``i`` stops after ``max_tokens[i]``.
+
+        A finished row stays in the batch, fed ``pad_token_id``, until the last row finishes:
+        the batch runs ``max(max_tokens)`` forwards. Its cache lives as long as the batch and is
+        dropped at the end, so a request that arrives meanwhile waits for the next batch.
+        """
+        outputs = [[t] for t in self.prefill(prompts).argmax(-1).tolist()]
+        while any(len(out) < n for out, n in zip(outputs, max_tokens)):
+            last = [out[-1] if len(out) < n else self.pad_token_id
+                    for out, n in zip(outputs, max_tokens)]
+            for out, n, token in zip(outputs, max_tokens, self.decode(last).argmax(-1).tolist()):
+                if len(out) < n:
+                    out.append(token)
+        self._cache = self._attention_mask = self._next_position = None
+        return outputs
+    # --8<-- [end:generate]
 
 
 def _cache_arg_name(model: torch.nn.Module) -> str:

@@ -221,27 +221,26 @@ def test_padding() -> None:
     runner = ns["runner"]
     runner.prefill([ns["long_p"], ns["short_p"]])
     assert runner._next_position.tolist() == [5, 1]      # the next token's position, per row
-    runner.release()
     assert not torch.allclose(ns["right"][0, -1], alone[0], atol=1e-3)
 
 
 def test_finished_rows() -> None:
     ns = _ns("finished_rows")
-    outs, fed, pad = ns["outs"], ns["fed"], ns["pad"]
-    assert [len(o.outputs[0].token_ids) for o in outs] == [1, 5]
+    tokens, fed, pad = ns["tokens"], ns["fed"], ns["pad"]
+    assert [len(t) for t in tokens] == [1, 5]
     # Row 0 finished at the prefill, yet rides along for all 4 decode steps, fed a pad token.
     assert len(fed) == 4 and all(step[0] == pad for step in fed)
     assert ns["columns"] == [6, 7, 8, 9]                 # its KV keeps growing as well
     assert ns["wasted"] == 0.5                           # half the decode rows computed nothing
-    assert ns["runner"]._cache is None   # the step that finished the last row freed the cache
+    assert ns["runner"]._cache is None   # the batch's cache went when its last row finished
 
 
 def test_head_of_line() -> None:
     ns = _ns("head_of_line")
-    done, long_id, short_id = ns["done"], ns["long_id"], ns["short_id"]
     # The short request needs one forward but waits for the whole batch to drain.
-    assert done[long_id][0] == 8 and done[short_id][0] == 9
-    assert done[short_id][1].first_scheduled_time >= done[long_id][1].finished_time
+    assert ns["long_done"] == 8 and ns["short_done"] == 9
+    assert ns["short_done"] - 1 == ns["long_done"]       # its one step came after the batch's last
+    assert ns["waited"] == 7
 
 
 def test_parity() -> None:

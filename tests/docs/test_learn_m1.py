@@ -137,9 +137,10 @@ def test_validation_is_all_or_nothing() -> None:
 
 def test_head_of_line_blocking() -> None:
     ns = run_program("docs/snippets/m1/learn_head_of_line.py").namespace
-    assert list(ns["done"]) == [ns["long_req"], ns["short_req"]]
-    assert ns["step"] == 7  # 5 more decode steps of the long request, then the short one's prefill
-    assert ns["waited"]
+    done = ns["done"]
+    assert list(done) == ["long", "short"]
+    assert done["short"] == 7  # 5 more decode steps of the long request, then the short one's prefill
+    assert done["short"] == done["long"] + 1  # its one step came after the whole batch
 
 
 def test_best_of_returns_the_best_n() -> None:

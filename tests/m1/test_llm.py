@@ -140,15 +140,3 @@ def test_abort(tiny_llms) -> None:
             done[o.request_id] = o
     assert done[keep].finished and drop not in done
     assert not engine._detok and not engine._generators
-
-
-def test_requests_added_mid_flight_wait_for_the_batch(tiny_llms) -> None:
-    """Static batching: a late request starts only after the whole batch drains."""
-    engine = tiny_llms["llama"].llm_engine
-    first = engine.add_request("Hello", SamplingParams(temperature=0, max_tokens=6, ignore_eos=True))
-    engine.step()
-    late = engine.add_request("World", SamplingParams(temperature=0, max_tokens=2, ignore_eos=True))
-    order = []
-    while engine.has_unfinished_requests():
-        order += [o.request_id for o in engine.step() if o.finished]
-    assert order == [first, late]

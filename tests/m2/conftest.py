@@ -1,4 +1,4 @@
-"""Shared M2 fixtures: engines on our own model code (the default ``model_impl``)."""
+"""Shared M2 fixtures: engines on our own model code, which the engine always runs."""
 
 from __future__ import annotations
 

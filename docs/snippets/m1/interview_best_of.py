@@ -2,7 +2,7 @@
 
 from folovllm import LLM, SamplingParams
 
-llm = LLM(device="cpu", model_impl="transformers")  # the M1 runner
+llm = LLM(device="cpu")
 common = dict(temperature=1.0, seed=5, max_tokens=4, ignore_eos=True,
               logprobs=0)
 prompt = "Tell me a story"

@@ -1,10 +1,12 @@
 """A finished row of a static batch still rides along, fed a pad token."""
 
-from folovllm import LLM, SamplingParams
+from folovllm.config import ModelConfig
+from folovllm.model_executor.loader import load_tokenizer
+from folovllm.worker.hf_runner import HFModelRunner
 
-llm = LLM(device="cpu", model_impl="transformers")  # the M1 runner
-runner = llm.llm_engine.runner
-greedy = dict(temperature=0, ignore_eos=True)
+config = ModelConfig(device="cpu")  # the default model
+tok = load_tokenizer(config)
+runner = HFModelRunner(config, pad_token_id=tok.pad_token_id)  # M1's runner
 fed, columns = [], []  # per decode step: each row's input, the cache width
 real_decode = runner.decode
 
@@ -17,15 +19,10 @@ def watched_decode(ids):
 
 
 runner.decode = watched_decode
-try:
-    outs = llm.generate(["Hi", "The capital of France is"],
-                        [SamplingParams(max_tokens=1, **greedy),
-                         SamplingParams(max_tokens=5, **greedy)],
-                        use_tqdm=False)
-finally:
-    del runner.decode  # back to the class's method
+prompts = [tok("Hi").input_ids, tok("The capital of France is").input_ids]
+tokens = runner.generate(prompts, max_tokens=[1, 5])
 pad = runner.pad_token_id
-print("tokens generated:", [len(o.outputs[0].token_ids) for o in outs])
+print("tokens generated:", [len(t) for t in tokens])
 print("decode steps (row 0, row 1):", fed, "| pad id:", pad)
 print("cache width after each step:", columns)
 wasted = sum(step[0] == pad for step in fed) / sum(len(s) for s in fed)

@@ -1,22 +1,22 @@
 """Head-of-line blocking: a short request waits for the whole batch."""
 
-from folovllm import LLM, SamplingParams
+from folovllm.config import ModelConfig
+from folovllm.model_executor.loader import load_tokenizer
+from folovllm.worker.hf_runner import HFModelRunner
 
-llm = LLM(device="cpu", model_impl="transformers")  # the M1 runner
-engine = llm.llm_engine
-greedy = dict(temperature=0, ignore_eos=True)
-long_id = engine.add_request("Once upon a time",
-                             SamplingParams(max_tokens=8, **greedy))
-engine.step()  # step 1: the batch [long] is prefilled
-short_id = engine.add_request("Hi", SamplingParams(max_tokens=1, **greedy))
-done, step = {}, 1
-while engine.has_unfinished_requests():
-    step += 1
-    for out in engine.step():
-        if out.finished:
-            done[out.request_id] = (step, out.metrics)
-print("long request (8 tokens) finished at step", done[long_id][0])
-print("short request (1 token) finished at step", done[short_id][0])
-short_metrics, long_metrics = done[short_id][1], done[long_id][1]
-print("short scheduled only after long finished:",
-      short_metrics.first_scheduled_time >= long_metrics.finished_time)
+config = ModelConfig(device="cpu")  # the default model
+tok = load_tokenizer(config)
+runner = HFModelRunner(config, pad_token_id=tok.pad_token_id)  # M1's runner
+steps = []  # one entry per forward of the model: a step of the batch
+runner.model.register_forward_hook(lambda *_: steps.append(len(steps) + 1))
+long_p, short_p = tok("Once upon a time").input_ids, tok("Hi").input_ids
+arrived_after = 1  # the short request arrives as the long one's prefill ends
+# The batch [long] is frozen, so the short one waits for a batch of its own.
+runner.generate([long_p], max_tokens=[8])
+long_done = len(steps)
+runner.generate([short_p], max_tokens=[1])
+short_done = len(steps)
+print("long request (8 tokens) finished at step", long_done)
+print("short request (1 token) finished at step", short_done)
+waited = short_done - 1 - arrived_after  # every step but its own
+print("steps the short request waited:", waited)

@@ -2,10 +2,13 @@
 
 import torch
 
-from folovllm import LLM
+from folovllm.config import ModelConfig
+from folovllm.model_executor.loader import load_tokenizer
+from folovllm.worker.hf_runner import HFModelRunner
 
-llm = LLM(device="cpu", model_impl="transformers")  # the M1 runner
-runner, tok = llm.llm_engine.runner, llm.get_tokenizer()
+config = ModelConfig(device="cpu")  # the default model, fp32 on CPU
+tok = load_tokenizer(config)
+runner = HFModelRunner(config, pad_token_id=tok.pad_token_id)  # M1's runner
 prompts = [tok("The capital of France is").input_ids, tok("Hi").input_ids]
 first = runner.prefill(prompts).argmax(-1).tolist()
 runner.decode(first)
@@ -36,4 +39,3 @@ print("new tensor after a step:", after.data_ptr() != before.data_ptr(),
 P, n = 512, 256
 print(f"{n} outputs of a {P}-token prompt: {P + n:,} tokens through the",
       f"model with a cache, {sum(P + i for i in range(n)):,} without")
-runner.release()

@@ -2,10 +2,13 @@
 
 import torch
 
-from folovllm import LLM
+from folovllm.config import ModelConfig
+from folovllm.model_executor.loader import load_tokenizer
+from folovllm.worker.hf_runner import HFModelRunner
 
-llm = LLM(device="cpu", model_impl="transformers")  # the M1 runner
-runner, tok = llm.llm_engine.runner, llm.get_tokenizer()
+config = ModelConfig(device="cpu")  # the default model, fp32 on CPU
+tok = load_tokenizer(config)
+runner = HFModelRunner(config, pad_token_id=tok.pad_token_id)  # M1's runner
 long_p, short_p = tok("The capital of France is").input_ids, tok("Hi").input_ids
 together = runner.prefill([long_p, short_p])
 print("attention mask:", runner._attention_mask.tolist())
@@ -30,4 +33,3 @@ with torch.inference_mode():
 right_diff = (right[0, -1] - alone[0]).abs().max().item()
 print("'Hi' padded on the right, same logits in the last column:",
       right_diff < 1e-3)
-runner.release()

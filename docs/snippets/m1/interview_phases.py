@@ -1,9 +1,12 @@
 """Prefill is compute-bound, decode memory-bound: FLOPs per byte read."""
 
-from folovllm import LLM
+from folovllm.config import ModelConfig
+from folovllm.model_executor.loader import load_tokenizer
+from folovllm.worker.hf_runner import HFModelRunner
 
-llm = LLM(device="cpu", model_impl="transformers")  # the M1 runner
-runner, tok = llm.llm_engine.runner, llm.get_tokenizer()
+config = ModelConfig(device="cpu")  # the default model, fp32 on CPU
+tok = load_tokenizer(config)
+runner = HFModelRunner(config, pad_token_id=tok.pad_token_id)  # M1's runner
 cfg = runner.model.config
 n_params = sum(p.numel() for p in runner.model.parameters())
 head_dim = cfg.hidden_size // cfg.num_attention_heads
@@ -34,4 +37,3 @@ print("prefill logits", tuple(prefill_logits.shape),
       "| decode logits", tuple(decode_logits.shape))
 all_positions = 2048 * cfg.vocab_size * 4  # fp32 logits of every position
 print(f"logits of all 2048 positions: {all_positions / 2**20:g} MiB")
-runner.release()

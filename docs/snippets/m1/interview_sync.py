@@ -8,7 +8,7 @@ import torch
 import folovllm
 from folovllm import LLM, SamplingParams
 
-llm = LLM(device="cpu", model_impl="transformers")  # the M1 runner
+llm = LLM(device="cpu")
 engine = llm.llm_engine
 reads: list[tuple[str, str]] = []  # (what, which file asked) during steps
 originals = {name: getattr(torch.Tensor, name)

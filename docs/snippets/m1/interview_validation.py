@@ -2,7 +2,7 @@
 
 from folovllm import LLM, SamplingParams
 
-llm = LLM(device="cpu", model_impl="transformers")  # the M1 runner
+llm = LLM(device="cpu")
 engine, runner = llm.llm_engine, llm.llm_engine.runner
 bad_batch = ["a fine prompt", {"prompt_token_ids": [1, 10**7]}]
 try:
@@ -22,7 +22,7 @@ except ValueError:
     print("queued after add_request one by one:", left_queued)
 engine.abort_request(first)
 
-# best_of sequences share one static batch: more than max_num_seqs never run.
+# best_of above max_num_seqs is refused before any work.
 try:
     llm.generate("a fine prompt", SamplingParams(best_of=300, temperature=1.0),
                  use_tqdm=False)
@@ -31,17 +31,17 @@ except ValueError as exc:
     print(too_many)
 
 
-def broken_decode(ids):
+def broken_model(*args):
     raise RuntimeError("the device went away")
 
 
-runner.decode = broken_decode  # a failure during the run stays in its step
+runner.execute_model = broken_model  # a failure stays in its step
 try:
     outs = llm.generate(["one", "two"],
                         SamplingParams(max_tokens=4, ignore_eos=True),
                         use_tqdm=False)
 finally:
-    del runner.decode  # back to the class's method
+    del runner.execute_model  # back to the class's method
 for o in outs:
     print(o.outputs[0].finish_reason, "|", o.error)
 print("queued at the end:", engine.get_num_unfinished_requests())

@@ -2,7 +2,7 @@
 
 from folovllm import LLM, SamplingParams
 
-llm = LLM(device="cpu", model_impl="transformers")
+llm = LLM(device="cpu")
 params = SamplingParams(n=2, best_of=4, temperature=1.0, seed=0,
                         max_tokens=8, ignore_eos=True)
 out = llm.generate("Once upon a time", params, use_tqdm=False)[0]

@@ -1,19 +1,20 @@
 """Head-of-line blocking: a 1-token request arrives behind a 6-token one."""
 
-from folovllm import LLM, SamplingParams
+from folovllm.config import ModelConfig
+from folovllm.model_executor.loader import load_tokenizer
+from folovllm.worker.hf_runner import HFModelRunner
 
-engine = LLM(device="cpu", model_impl="transformers").llm_engine
-greedy = {"temperature": 0, "ignore_eos": True}
-long_req = engine.add_request("The capital of France is",
-                              SamplingParams(max_tokens=6, **greedy))
-engine.step()  # prefill: the static batch now holds only this request
-short_req = engine.add_request("Hi", SamplingParams(max_tokens=1, **greedy))
-step, done = 1, {}
-while engine.has_unfinished_requests():
-    step += 1
-    for out in engine.step():
-        if out.finished:
-            done[out.request_id] = out.metrics
-            print(f"step {step}: request {out.request_id} finished")
-waited = done[short_req].first_scheduled_time >= done[long_req].finished_time
-print("the short request waited for the whole batch:", waited)
+config = ModelConfig(device="cpu")  # the default model
+tok = load_tokenizer(config)
+runner = HFModelRunner(config, pad_token_id=tok.pad_token_id)  # M1's runner
+steps = []  # one entry per forward of the model: a step of the batch
+runner.model.register_forward_hook(lambda *_: steps.append(len(steps) + 1))
+requests = {"long": (tok("The capital of France is").input_ids, 6),
+            "short": (tok("Hi").input_ids, 1)}
+# "short" arrives during step 1, but the running batch cannot take a row:
+# prefill() would start a new batch and drop this one's cache.
+done = {}
+for name, (prompt, max_tokens) in requests.items():
+    runner.generate([prompt], [max_tokens])  # one static batch each
+    done[name] = len(steps)
+    print(f"step {done[name]}: the {name} request finished")

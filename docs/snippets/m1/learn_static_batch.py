@@ -1,9 +1,12 @@
 """A static batch of two prompts on the M1 runner, and the cache it fills."""
 
-from folovllm import LLM
+from folovllm.config import ModelConfig
+from folovllm.model_executor.loader import load_tokenizer
+from folovllm.worker.hf_runner import HFModelRunner
 
-llm = LLM(device="cpu", model_impl="transformers")  # the M1 runner, fp32
-runner, tok = llm.llm_engine.runner, llm.get_tokenizer()
+config = ModelConfig(device="cpu")  # the default model, fp32 on CPU
+tok = load_tokenizer(config)
+runner = HFModelRunner(config, pad_token_id=tok.pad_token_id)  # M1's runner
 prompts = [tok("The capital of France is").input_ids, tok("Hi").input_ids]
 
 logits = runner.prefill(prompts)  # one forward over both prompts
@@ -18,8 +21,7 @@ print("layer 0 keys:", tuple(cache.layers[0].keys.shape),
 first = logits.argmax(-1).tolist()  # greedy first tokens
 print("first tokens:", [tok.decode(t) for t in first])
 runner.decode(first)  # one decode step: a new column for every row
-per_token = llm.llm_engine.config.model_config.kv_cache_bytes_per_token()
+per_token = config.kv_cache_bytes_per_token()
 held = 4 * sum(x.keys.numel() + x.values.numel() for x in cache.layers)
 print(f"KV held after one decode step: {held:,} bytes, of which "
       f"{4 * per_token:,} are the four pads of 'Hi'")
-runner.release()

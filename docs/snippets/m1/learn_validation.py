@@ -2,7 +2,7 @@
 
 from folovllm import LLM, SamplingParams
 
-llm = LLM(device="cpu", model_impl="transformers")
+llm = LLM(device="cpu")
 prompts = ["A fine prompt", {"prompt_token_ids": [1, 10**6]}]
 try:
     llm.generate(prompts, SamplingParams(max_tokens=4), use_tqdm=False)

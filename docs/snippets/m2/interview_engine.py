@@ -1,8 +1,8 @@
-"""M2 interview answers at the engine level: continuous batching end to end, keeping the M1
-runner selectable, batch invariance, and how close our logits are to transformers'.
+"""M2 interview answers at the engine level: continuous batching end to end against M1's static
+batch, batch invariance, and how close our logits are to transformers'.
 
-Uses a tiny random-weight Llama (built in a temporary directory) for the two runners, and the
-135M default model on the CPU for invariance and parity. Takes well under a minute.
+Uses a tiny random-weight Llama (built in a temporary directory) for the engine and M1's runner,
+and the 135M default model on the CPU for invariance and parity. Takes well under a minute.
 Run from the repository root: ``python docs/snippets/m2/interview_engine.py``.
 """
 
@@ -13,6 +13,7 @@ import torch
 from transformers import AutoModelForCausalLM
 
 from folovllm import SamplingParams
+from folovllm.config import ModelConfig
 from folovllm.core.scheduler import ScheduledSeq, SchedulerOutput
 from folovllm.entrypoints.llm import LLM
 from folovllm.sequence import Sequence, SequenceData
@@ -28,24 +29,22 @@ def greedy(n: int) -> SamplingParams:
     return SamplingParams(temperature=0, max_tokens=n, ignore_eos=True)
 
 
-# --8<-- [start:model_impl]
+# --8<-- [start:static_runner]
 ours = LLM(tiny, device="cpu", kv_cache_memory_bytes=2**22)
-m1 = LLM(tiny, device="cpu", model_impl="transformers")
-assert isinstance(ours.llm_engine.runner, ModelRunner)
-assert isinstance(m1.llm_engine.runner, HFModelRunner)
-# The M1 runner's padded batch cannot take new rows, so its scheduler runs static batches.
-assert not ours.llm_engine.scheduler.static_batching
-assert m1.llm_engine.scheduler.static_batching
+tok = ours.get_tokenizer()
+pad = tok.eos_token_id  # the tiny tokenizer has no pad token
+m1 = HFModelRunner(ModelConfig(model=tiny, device="cpu"), pad_token_id=pad)
+assert isinstance(ours.llm_engine.runner, ModelRunner)  # our model code
 
-# Same engine loop, same sampler, same weights: the same greedy tokens.
+# Greedy on the same weights: the same tokens.
 prompts = ["Hello world", "The quick brown fox", "Paged attention"]
 a = ours.generate(prompts, greedy(12), use_tqdm=False)
-b = m1.generate(prompts, greedy(12), use_tqdm=False)
-assert [o.outputs[0].token_ids for o in a] == [o.outputs[0].token_ids for o in b]
+b = m1.generate([tok(p).input_ids for p in prompts], [12] * len(prompts))
+assert [o.outputs[0].token_ids for o in a] == b
 
 
 def finish_order(llm: LLM) -> list[str]:
-    """A long request starts; one step later a short one arrives. Which finishes first?"""
+    """A long request starts, a short one comes a step later: who ends first?"""
     engine = llm.llm_engine
     long = engine.add_request("Hello", greedy(30), request_id="long")
     engine.step()
@@ -57,9 +56,18 @@ def finish_order(llm: LLM) -> list[str]:
     return order
 
 
-assert finish_order(ours) == ["short", "long"]   # joins at the next step, leaves 2 steps later
-assert finish_order(m1) == ["long", "short"]     # waits for the whole static batch to drain
-# --8<-- [end:model_impl]
+assert finish_order(ours) == ["short", "long"]  # joins at once, done in 2 steps
+
+# M1's static batch: even a short request prefilled *with* the long one comes
+# back only when the longest row is done, after 30 forwards. One that arrives a
+# step later cannot join (a prefill starts a new batch and drops the running
+# one's cache), so it waits for all 30.
+forwards = []
+m1.model.register_forward_hook(lambda *_: forwards.append(1))
+tokens = m1.generate([tok("Hello").input_ids, tok("World").input_ids], [30, 2])
+assert [len(t) for t in tokens] == [30, 2] and len(forwards) == 30
+assert m1._cache is None  # the batch's cache went with the batch
+# --8<-- [end:static_runner]
 
 # block_size=max_model_len: one block per sequence, i.e. M2's slots (since M3 the cache is paged)
 llm = LLM(device="cpu", max_model_len=256, block_size=256, kv_cache_memory_bytes=64 * 2**20)
