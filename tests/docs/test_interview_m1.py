@@ -7,8 +7,8 @@ from pathlib import Path
 
 import torch
 
-from folovllm import SamplingParams
 from docs.snippets.m1.batch_metadata import metadata
+from folovllm import SamplingParams
 from folovllm.model_executor.layers.sampler import Sampler, apply_truncation, make_generator, token_counts
 from folovllm.sequence import SequenceStatus
 from tests.docs.docs_tools import run_program

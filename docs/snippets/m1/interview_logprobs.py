@@ -6,7 +6,6 @@ from docs.snippets.m1.batch_metadata import metadata  # shown with Q6
 from folovllm import SamplingParams
 from folovllm.model_executor.layers.sampler import Sampler
 
-
 logits = torch.tensor([[2.0, 1.8, 0.0, -1.0, -3.0]])
 rows = 400
 params = SamplingParams(temperature=0.5, top_k=2, logprobs=3)

@@ -6,7 +6,6 @@ from docs.snippets.m1.batch_metadata import metadata  # shown with Q6
 from folovllm import SamplingParams
 from folovllm.model_executor.layers.sampler import apply_truncation
 
-
 probs = torch.tensor([0.4, 0.3, 0.2, 0.1])
 both = SamplingParams(top_p=0.75, min_p=0.3)
 # FoloVLLM: both read the same distribution; a token goes if either drops it.

@@ -6,7 +6,6 @@ from docs.snippets.m1.batch_metadata import metadata  # shown with Q6
 from folovllm import SamplingParams
 from folovllm.model_executor.layers.sampler import Sampler
 
-
 EOS, STOP_ID = 3, 4
 params = SamplingParams(temperature=0, min_tokens=2, stop_token_ids=[STOP_ID])
 params.all_stop_token_ids = {EOS, STOP_ID}  # merged in at add_request

@@ -6,7 +6,6 @@ from docs.snippets.m1.batch_metadata import metadata  # shown with Q6
 from folovllm import SamplingParams
 from folovllm.model_executor.layers.sampler import Sampler, make_generator
 
-
 # Token 0 is ahead but was already generated three times.
 logits = torch.tensor([[2.0, 1.5, -1.0, -1.0]])
 seen = [[0, 0, 0]]

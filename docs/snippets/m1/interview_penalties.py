@@ -6,7 +6,6 @@ from docs.snippets.m1.batch_metadata import metadata  # shown with Q6
 from folovllm import SamplingParams
 from folovllm.model_executor.layers.sampler import apply_penalties
 
-
 logits = torch.tensor([[3.0, -2.0, 1.0, 0.5, 0.0]])
 prompt, output = [[0, 1]], [[2, 2, 2, 3]]  # token 4 never appeared
 print("logits:        ", logits[0].tolist())

@@ -6,7 +6,6 @@ from docs.snippets.m1.batch_metadata import metadata  # shown with Q6
 from folovllm import SamplingParams
 from folovllm.model_executor.layers.sampler import Sampler
 
-
 probs = torch.tensor([0.5, 0.3, 0.15, 0.05, 0.0])
 g = torch.Generator().manual_seed(0)
 q = torch.empty(1000, 5).exponential_(generator=g)  # one row per draw

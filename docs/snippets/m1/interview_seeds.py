@@ -6,7 +6,6 @@ from docs.snippets.m1.batch_metadata import metadata  # shown with Q6
 from folovllm import SamplingParams
 from folovllm.model_executor.layers.sampler import Sampler, make_generator
 
-
 torch.manual_seed(2)
 logits = torch.randn(4, 50)
 seeded = SamplingParams(temperature=1.0, seed=42)

@@ -6,7 +6,6 @@ from docs.snippets.m1.batch_metadata import metadata  # shown with Q6
 from folovllm import SamplingParams
 from folovllm.model_executor.layers.sampler import Sampler
 
-
 # Exact ties: argmax returns the first maximal index, so the lower id wins.
 tie = torch.tensor([[1.0, 3.0, 3.0, 0.0]])
 md = metadata([SamplingParams(temperature=0)], vocab=4)
