@@ -241,7 +241,7 @@ def test_recompute() -> None:
     ns = _ns("recompute")
     data = ns["data"]
     assert ns["steps"] == [("prefill", 4), ("decode", 1), ("decode", 1), ("recompute", 6)]
-    assert data.get_num_uncomputed_tokens() == data.get_len() == 6   # one prefill over all 6
+    assert ns["uncomputed"](data) == data.get_len() == 6   # one prefill over all 6
     assert data.output_token_ids == [15, 16]          # generated tokens are not drawn again
     assert math.isclose(data.cumulative_logprob, -1.0)
     assert ns["seq"].status is S.RUNNING
@@ -256,7 +256,7 @@ def test_fork() -> None:
     ns = _ns("fork")
     parent, child = ns["parent"], ns["child"]
     assert parent.data.output_token_ids == [4] and child.data.output_token_ids == [4, 5]
-    assert parent.output_text == "four" and parent.status is S.WAITING
+    assert parent.status is S.WAITING and child.status is S.RUNNING
     assert math.isclose(parent.data.cumulative_logprob, -0.1)
     # The immutable prompt tuple is shared by deepcopy: free to "copy", impossible to corrupt.
     assert child.data.prompt_token_ids is parent.data.prompt_token_ids

@@ -7,20 +7,15 @@ from pathlib import Path
 
 import torch
 
+from docs.snippets.m1.batch_metadata import metadata
 from folovllm import SamplingParams
-from folovllm.model_executor.layers.sampler import Sampler, SamplingMetadata, apply_truncation, make_generator
+from folovllm.model_executor.layers.sampler import Sampler, apply_truncation, make_generator, token_counts
 from folovllm.sequence import SequenceStatus
 from tests.docs.docs_tools import run_program
 
 
 def _ns(name: str) -> dict:
     return run_program(f"docs/snippets/m1/interview_{name}.py").namespace
-
-
-def _metadata(params, outputs=None, vocab=None) -> SamplingMetadata:
-    n = len(params)
-    return SamplingMetadata.build(params, [[0]] * n, outputs or [[]] * n, [None] * n,
-                                  vocab_size=vocab, device="cpu")
 
 
 def test_order() -> None:
@@ -46,6 +41,8 @@ def test_penalties() -> None:
     assert md.prompt_mask[0].tolist() == [True, True, False, False, False]
     assert md.output_counts[0].tolist() == [0, 0, 3, 1, 0]
     assert ns["no_penalty"].output_counts is None
+    # The shared helper builds the penalty tensors with token_counts, as the page says.
+    assert torch.equal(md.output_counts, token_counts([[2, 2, 2, 3]], 5, "cpu"))
 
 
 def test_truncation() -> None:
@@ -55,7 +52,7 @@ def test_truncation() -> None:
         assert got == ns["three_passes"](logits[row], p), p
         assert torch.equal(kept[row][list(got)], logits[row][list(got)])  # survivors untouched
     # A disabled top-k is stored as "keep the whole vocabulary": one code path for every row.
-    assert _metadata([SamplingParams()], vocab=32).top_k.tolist() == [32]
+    assert metadata([SamplingParams()], vocab=32).top_k.tolist() == [32]
     # The float32 prefix sum drifts past 1.0: rows with top_p = 1 skip the test.
     assert ns["drift"] > 1000
     mixed = ns["mixed"]
@@ -67,7 +64,7 @@ def test_min_p_order() -> None:
     assert ns["folo_kept"] == 3      # min-p drops 0.1; top-p keeps 0.4 + 0.3 + 0.2
     assert ns["vllm_kept"] == 2      # after min-p and renormalising, top-p stops sooner
     both = SamplingParams(top_p=0.75, min_p=0.3)
-    folo = apply_truncation(torch.tensor([[0.4, 0.3, 0.2, 0.1]]).log(), _metadata([both], vocab=4))
+    folo = apply_truncation(torch.tensor([[0.4, 0.3, 0.2, 0.1]]).log(), metadata([both], vocab=4))
     assert torch.isfinite(folo).sum() == 3
 
 
@@ -122,32 +119,37 @@ def test_tie() -> None:
     ns = _ns("tie")
     assert ns["tie_token"] == [1]
     tie = torch.tensor([[1.0, 3.0, 3.0, 0.0]])
-    assert Sampler()(tie, _metadata([SamplingParams(temperature=0)], vocab=4)) \
+    assert Sampler()(tie, metadata([SamplingParams(temperature=0)], vocab=4)) \
         .sampled_token_ids.tolist() == [1]
 
 
 def test_window() -> None:
     ns = _ns("window")
-    seq = ns["seq"]
+    out = ns["out"]
     assert (ns["at"], ns["status"]) == (1, SequenceStatus.FINISHED_STOPPED)
-    assert seq.output_text == "Hello " and seq.stop_reason == "world"
+    assert out.text == "Hello " and out.stop_reason == "world" and out.finish_reason == "stop"
     assert "world" not in ns["pieces"][1]     # searching only the new piece would miss it
     text, start = ns["text"], ns["start"]
     assert text[start:] == "o world, and" and text.find("world", start) == 6
     # The first stop string *in the list* wins, though the other starts earlier in the text.
-    assert ns["both"].stop_reason == "bc" and ns["both"].output_text == "xa"
+    assert ns["both"].stop_reason == "bc" and ns["both"].text == "xa"
+    # The token that completes a stop string may also be the max_tokens-th: the scheduler finishes
+    # the sequence as "length", and output processing still reports the stop string (vLLM's order).
+    last = ns["last"]
+    assert ns["last_status"] == SequenceStatus.FINISHED_LENGTH_CAPPED
+    assert (last.text, last.finish_reason, last.stop_reason) == ("Hello ", "stop", "world")
 
 
 def test_include() -> None:
     ns = _ns("include")
     kept = ns["kept"]
-    assert kept.output_text == "Hello world"     # cut AFTER the match; ", and" is still dropped
-    assert kept.data.output_token_ids == [100, 101]   # the token ids are never cut
+    assert kept.text == "Hello world"     # cut AFTER the match; ", and" is still dropped
+    assert kept.token_ids == [100, 101]   # the token ids are never cut
     plain, flag, eos = (ns["ended"][k] for k in ("stop token 7", "stop token 7, flag", "EOS"))
-    assert (plain.output_text, plain.stop_reason, plain.data.output_token_ids) == ("Hi", 7, [100, 7])
-    assert flag.output_text == "Hi<end>"
-    assert (eos.output_text, eos.stop_reason) == ("Hi", None)    # EOS: no stop_reason
-    assert eos.data.output_token_ids == [100, ns["EOS"]]
+    assert (plain.text, plain.stop_reason, plain.token_ids) == ("Hi", 7, [100, 7])
+    assert flag.text == "Hi<end>"
+    assert (eos.text, eos.stop_reason) == ("Hi", None)    # EOS: no stop_reason
+    assert eos.token_ids == [100, ns["EOS"]]
 
 
 def test_holdback() -> None:
@@ -164,9 +166,9 @@ def test_holdback() -> None:
 
 def test_stop_checks_wait_for_min_tokens() -> None:
     ns = _ns("stop_min_tokens")
-    assert ns["early_at"] is None and ns["early"].output_text == "Hi! ok"
+    assert ns["early_at"] is None and ns["early"].text == "Hi! ok"
     assert ns["statuses"] == [None, SequenceStatus.FINISHED_LENGTH_CAPPED]  # 2 < min_tokens=3
-    assert (ns["late_at"], ns["late_status"], ns["late"].output_text) == \
+    assert (ns["late_at"], ns["late_status"], ns["late"].text) == \
         (2, SequenceStatus.FINISHED_STOPPED, "abc")
     assert "min_tokens=5 is invalid" in ns["too_many"]
 
@@ -292,3 +294,47 @@ def test_sync() -> None:
     package = ns["package"]
     assert all("transformers" in Path(path).parts for _, path in reads
                if not Path(path).is_relative_to(package))
+
+
+def test_output_processing_searches_the_window_and_fails_requests_alone() -> None:
+    """What the M1 walkthrough says of process_updates: a stop string must end in the new text
+    (one wholly inside older text was found, or not, before), and a request whose output cannot
+    be processed fails alone while the others go on."""
+    from docs.snippets.m1.stop_feed import Pieces
+    from folovllm.core.scheduler import SequenceUpdate
+    from folovllm.engine.output_processor import OutputProcessor
+    from folovllm.engine.stop_checker import find_stop_string
+    from folovllm.sequence import Request
+
+    assert find_stop_string("abcSTOPdef", 3, ["STOP"], False) is None          # "def" is new
+    assert find_stop_string("abcSTOP", 2, ["STOP"], False) == ("STOP", 3)       # "OP" completes it
+    assert find_stop_string("abcSTOP", 2, ["STOP"], True) == ("STOP", 7)
+
+    class Raising(Pieces):
+        def convert_ids_to_tokens(self, ids, skip_special_tokens):
+            if 666 in ids:
+                raise RuntimeError("cannot decode")
+            return super().convert_ids_to_tokens(ids, skip_special_tokens)
+
+    params = SamplingParams(stop=["STOP"], max_tokens=10)
+    processor = OutputProcessor(Raising({100: "ok ", 101: "ST", 102: "OP!"}))
+    bad, good = (Request.create(rid, None, [1], params, i, eos_token_id=2)
+                 for i, rid in enumerate(("bad", "good")))
+    for req in (bad, good):
+        processor.add_request(req)
+        req.seqs[0].status = SequenceStatus.RUNNING
+    stopped = []
+    for step, token in enumerate((100, 101, 102)):
+        updates = [SequenceUpdate(good, good.seqs[0], [token])]
+        if step == 1:
+            updates.insert(0, SequenceUpdate(bad, bad.seqs[0], [666]))
+        for u in updates:
+            u.seq.data.append_token_id(u.new_token_ids[0], 0.0)
+        done = processor.process_updates(updates, now=0.0)
+        assert list(done.failed) == (["bad"] if step == 1 else [])
+        stopped += done.stopped_seq_ids
+    assert "RuntimeError: cannot decode" in bad.error
+    assert stopped == [good.seqs[0].seq_id]           # "ST" + "OP!" completes the stop string
+    good.seqs[0].status = SequenceStatus.FINISHED_STOPPED
+    out = processor.make_output(good).outputs[0]
+    assert (out.text, out.stop_reason, out.finish_reason) == ("ok ", "STOP", "stop")

@@ -98,9 +98,10 @@ def test_detok_demo() -> None:
     assert "".join(pieces) == text and pieces[:5] == ["", "你", "", "好", "，"]
     assert tok.convert_ids_to_tokens(ids[-3:]) == ["ĠðŁ", "ļ", "Ģ"] and pieces[-3:] == ["", "", " 🚀"]
     assert ns["params"].output_text_buffer_length == 5
-    seq, stream = ns["seq"], ns["stream"]
-    assert seq.stop_reason == "Paris." and seq.output_text == " The capital is "
-    assert "".join(stream) == seq.output_text and not any("P" in s for s in stream)
+    out, stream = ns["out"], ns["stream"]
+    assert out.stop_reason == "Paris." and out.text == " The capital is "
+    assert out.finish_reason == "stop" and ns["seq"].is_finished()
+    assert "".join(stream) == out.text and not any("P" in s for s in stream)
 
 
 def test_detok_window_stays_short() -> None:

@@ -7,15 +7,13 @@ from folovllm.sequence import SequenceStatus as S
 
 parent = Sequence(seq_id=0, data=SequenceData((1, 2, 3)))
 parent.data.append_token_id(4, logprob=-0.1)
-parent.output_text = "four"
 
 child = parent.fork(new_seq_id=1)
 child.data.append_token_id(5, logprob=-0.2)
-child.output_text += " five"
 child.status = S.RUNNING
 for s in (parent, child):
     print(f"seq {s.seq_id}: {s.status.name:<8} {s.data.output_token_ids}",
-          repr(s.output_text), round(s.data.cumulative_logprob, 6))
+          round(s.data.cumulative_logprob, 6))
 # The immutable prompt tuple is shared: free to copy, impossible to corrupt.
 shared_prompt = child.data.prompt_token_ids is parent.data.prompt_token_ids
 print("prompt tuple shared:", shared_prompt)

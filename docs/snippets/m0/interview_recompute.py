@@ -3,22 +3,28 @@
 from folovllm.sequence import Sequence, SequenceData
 from folovllm.sequence import SequenceStatus as S
 
+
+def uncomputed(data: SequenceData) -> int:
+    """The tokens the next forward pass must process: not yet in the cache."""
+    return data.get_len() - data.num_computed_tokens
+
+
 seq = Sequence(seq_id=1, data=SequenceData((11, 12, 13, 14)))
 data = seq.data
-steps = [("prefill", data.get_num_uncomputed_tokens())]  # the whole prompt
+steps = [("prefill", uncomputed(data))]  # the whole prompt
 
 seq.status = S.RUNNING
 data.num_computed_tokens = 4  # prefill cached K/V for 4 tokens ...
 data.append_token_id(15, logprob=-0.3)  # ... and sampled one token
-steps.append(("decode", data.get_num_uncomputed_tokens()))  # the newest
+steps.append(("decode", uncomputed(data)))  # the newest
 data.num_computed_tokens = 5
 data.append_token_id(16, logprob=-0.7)
-steps.append(("decode", data.get_num_uncomputed_tokens()))
+steps.append(("decode", uncomputed(data)))
 
 # Preemption by recompute: the KV blocks are freed, the tokens are kept.
 seq.status = S.PREEMPTED
 data.reset_state_for_recompute()
-steps.append(("recompute", data.get_num_uncomputed_tokens()))  # all 6
+steps.append(("recompute", uncomputed(data)))  # all 6
 for name, todo in steps:
     print(f"{name:<10} tokens to compute: {todo}")
 print("output kept:", data.output_token_ids,

@@ -12,12 +12,14 @@ print("sequences of the request:", [s.seq_id for s in req.seqs])
 seq.status = S.RUNNING
 seq.data.num_computed_tokens = 3  # prefill processed the 3 prompt tokens
 seq.data.append_token_id(42, logprob=-0.5)
-print("decode: uncomputed", seq.data.get_num_uncomputed_tokens(),
+uncomputed = seq.data.get_len() - seq.data.num_computed_tokens
+print("decode: uncomputed", uncomputed,
       "| sibling's outputs", sibling.data.output_token_ids)
 
 seq.status = S.PREEMPTED  # its KV blocks are reclaimed
 seq.data.reset_state_for_recompute()
-print("preempted: uncomputed", seq.data.get_num_uncomputed_tokens())
+uncomputed = seq.data.get_len() - seq.data.num_computed_tokens
+print("preempted: uncomputed", uncomputed)
 
 seq.status = S.RUNNING
 seq.status = S.FINISHED_STOPPED

@@ -3,11 +3,11 @@
 from transformers import AutoTokenizer
 
 from folovllm import SamplingParams
+from folovllm.core.scheduler import SequenceUpdate
 from folovllm.engine.detokenizer import IncrementalDetokenizer
-from folovllm.engine.llm_engine import LLMEngine
-from folovllm.engine.stop_checker import StopChecker
+from folovllm.engine.output_processor import OutputProcessor
 from folovllm.model_executor.default_model import ensure_default_model
-from folovllm.sequence import Sequence, SequenceData, SequenceStatus
+from folovllm.sequence import Request, SequenceStatus
 
 tok = AutoTokenizer.from_pretrained(ensure_default_model())
 detok = IncrementalDetokenizer(tok)
@@ -34,20 +34,19 @@ print("incremental:", pieces)
 # len(longest stop) - 1 characters stay out of what is streamed.
 params = SamplingParams(stop=["Paris."], max_tokens=50)
 answer = tok(" The capital is Paris. It is", add_special_tokens=False)
-seq = Sequence(0, SequenceData(tuple(prompt)))
+req = Request.create("0", None, prompt, params, 0, tok.eos_token_id)
+seq, outputs, stream = req.seqs[0], OutputProcessor(tok), []
 seq.status = SequenceStatus.RUNNING
-state = detok.init_state(prompt, skip_special_tokens=True)
-checker, stream = StopChecker(max_model_len=8192), []
+outputs.add_request(req)  # output processing: text, stop strings
 for t in answer.input_ids:
     seq.data.append_token_id(t, 0.0)
-    new = detok.step(state, t, skip_special_tokens=True)
-    seq.output_text += new
-    if (status := checker.check(seq, params, len(new))) is not None:
-        seq.status = status  # finished: nothing is held back any more
-    visible = LLMEngine._visible_text(seq, params)  # what a client sees
-    if len(visible) > len("".join(stream)):
-        stream.append(visible[len("".join(stream)):])
-    if status is not None:
+    done = outputs.process_updates([SequenceUpdate(req, seq, [t])], now=0.0)
+    if done.stopped_seq_ids:  # a stop string: the engine finishes it
+        seq.status = SequenceStatus.FINISHED_STOPPED
+    out = outputs.make_output(req).outputs[0]  # what a client sees
+    if len(out.text) > len("".join(stream)):
+        stream.append(out.text[len("".join(stream)):])
+    if seq.is_finished():
         break
 print("streamed:   ", stream)
-print("final text: ", repr(seq.output_text), "stop:", seq.stop_reason)
+print("final text: ", repr(out.text), "stop:", out.stop_reason)

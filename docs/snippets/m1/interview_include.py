@@ -7,8 +7,8 @@ pieces = ["Hello wo", "rld, and", " more"]
 keep = SamplingParams(stop=["world"], include_stop_str_in_output=True,
                       max_tokens=50)
 kept, _, _ = feed(keep, pieces)
-print("stop string kept:", repr(kept.output_text),
-      "| token ids:", kept.data.output_token_ids)  # ids are never cut
+print("stop string kept:", repr(kept.text),
+      "| token ids:", kept.token_ids)  # ids are never cut
 
 # Stop tokens: the token stays in token_ids; its text goes unless the flag.
 end = dict(stop_token_ids=[7], max_tokens=50)
@@ -20,6 +20,6 @@ ended = {}
 for name, params in runs.items():
     last = EOS if name == "EOS" else 7
     ended[name], _, _ = feed(params, ["Hi", "<end>"], tokens=[100, last])
-    seq = ended[name]
-    print(f"{name + ':':<19} text {seq.output_text!r:<10} stop_reason",
-          repr(seq.stop_reason), "| token ids", seq.data.output_token_ids)
+    out = ended[name]
+    print(f"{name + ':':<19} text {out.text!r:<10} stop_reason",
+          repr(out.stop_reason), "| token ids", out.token_ids)

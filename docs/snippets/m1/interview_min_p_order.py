@@ -2,19 +2,9 @@
 
 import torch
 
+from docs.snippets.m1.batch_metadata import metadata  # shown with Q6
 from folovllm import SamplingParams
-from folovllm.model_executor.layers.sampler import (Sampler,
-                                                    SamplingMetadata,
-                                                    apply_truncation)
-
-
-def metadata(params, prompts=None, outputs=None, generators=None, vocab=None):
-    """The per-row tensors the engine builds each step, here by hand."""
-    n = len(params)
-    return SamplingMetadata.build(
-        params, prompts or [[0]] * n, outputs or [[]] * n,
-        generators or [None] * n, vocab_size=vocab, device="cpu")
-
+from folovllm.model_executor.layers.sampler import apply_truncation
 
 probs = torch.tensor([0.4, 0.3, 0.2, 0.1])
 both = SamplingParams(top_p=0.75, min_p=0.3)

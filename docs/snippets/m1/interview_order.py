@@ -2,19 +2,9 @@
 
 import torch
 
+from docs.snippets.m1.batch_metadata import metadata  # shown with Q6
 from folovllm import SamplingParams
-from folovllm.model_executor.layers.sampler import (Sampler,
-                                                    SamplingMetadata,
-                                                    make_generator)
-
-
-def metadata(params, prompts=None, outputs=None, generators=None, vocab=None):
-    """The per-row tensors the engine builds each step, here by hand."""
-    n = len(params)
-    return SamplingMetadata.build(
-        params, prompts or [[0]] * n, outputs or [[]] * n,
-        generators or [None] * n, vocab_size=vocab, device="cpu")
-
+from folovllm.model_executor.layers.sampler import Sampler, make_generator
 
 # Token 0 is ahead but was already generated three times.
 logits = torch.tensor([[2.0, 1.5, -1.0, -1.0]])

@@ -2,18 +2,9 @@
 
 import torch
 
+from docs.snippets.m1.batch_metadata import metadata  # shown with Q6
 from folovllm import SamplingParams
-from folovllm.model_executor.layers.sampler import (Sampler,
-                                                    SamplingMetadata)
-
-
-def metadata(params, prompts=None, outputs=None, generators=None, vocab=None):
-    """The per-row tensors the engine builds each step, here by hand."""
-    n = len(params)
-    return SamplingMetadata.build(
-        params, prompts or [[0]] * n, outputs or [[]] * n,
-        generators or [None] * n, vocab_size=vocab, device="cpu")
-
+from folovllm.model_executor.layers.sampler import Sampler
 
 probs = torch.tensor([0.5, 0.3, 0.15, 0.05, 0.0])
 g = torch.Generator().manual_seed(0)

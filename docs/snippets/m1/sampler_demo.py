@@ -2,10 +2,10 @@
 
 import torch
 
+from docs.snippets.m1.batch_metadata import metadata  # shown above
 from folovllm import SamplingParams
 from folovllm.model_executor.layers.sampler import (
     Sampler,
-    SamplingMetadata,
     apply_truncation,
     make_generator,
 )
@@ -15,22 +15,14 @@ P = torch.tensor([0.40, 0.30, 0.15, 0.10, 0.05])  # the M0 notes' distribution
 LOGITS = P.log().unsqueeze(0)
 
 
-def metadata(params, prompts=None, outputs=None, generators=None):
-    """One row per SamplingParams, with each row's token ids so far."""
-    n = len(params)
-    return SamplingMetadata.build(
-        params, prompts or [[4]] * n, outputs or [[]] * n,
-        generators or [None] * n, vocab_size=V, device="cpu")
-
-
 def sample(params, logits=LOGITS, seed=0, **kw):
     sampler = Sampler(torch.Generator().manual_seed(seed))
-    return sampler(logits, metadata(params, **kw))
+    return sampler(logits, metadata(params, vocab=V, **kw))
 
 
 def kept(params):
     """The tokens that survive top-k, then top-p, then min-p."""
-    row = apply_truncation(LOGITS.clone(), metadata([params]))[0]
+    row = apply_truncation(LOGITS.clone(), metadata([params], vocab=V))[0]
     return torch.isfinite(row).nonzero().flatten().tolist()
 
 
