@@ -27,8 +27,9 @@ from folovllm.benchmarks import report
 from folovllm.config import ModelConfig, SchedulerConfig
 from folovllm.core.kv_cache_manager import KVCacheManager, cdiv
 from folovllm.core.scheduler import Scheduler
+from folovllm.core.scheduler_output import ModelRunnerOutput
 from folovllm.sampling_params import SamplingParams
-from folovllm.sequence import Request, SequenceStatus
+from folovllm.sequence import Request
 
 # the Qwen3-0.6B config.json that ships with the package (for `folovllm bench --model`)
 QWEN3_CONFIG = Path(folovllm.benchmarks.__file__).parent / "configs" / "qwen3-0.6b"
@@ -54,26 +55,24 @@ def simulate(prompt_lens: list[int], output_lens: list[int], num_blocks: int, bl
              ) -> tuple[int, float, float, int, int]:
     """Serve every request to its output length; (peak running, mean running over decode
     steps while requests still wait, mean over all decode steps, steps, preemptions)."""
+    longest = max(p + n for p, n in zip(prompt_lens, output_lens))
     sched = Scheduler(SchedulerConfig(max_num_seqs=max_num_seqs,
                                       max_num_batched_tokens=max_num_batched_tokens),
-                      KVCacheManager(num_blocks, block_size))
-    params = SamplingParams(temperature=0, ignore_eos=True)
-    for i, p in enumerate(prompt_lens):
+                      KVCacheManager(num_blocks, block_size), max_model_len=longest)
+    for i, (p, n) in enumerate(zip(prompt_lens, output_lens)):
+        params = SamplingParams(temperature=0, max_tokens=n, ignore_eos=True)
         sched.add_request(Request.create(str(i), None, [1] * p, params, first_seq_id=i))
-    target = {i: n for i, n in enumerate(output_lens)}
     running, busy, steps = [], [], 0
-    while (out := sched.schedule()) is not None:
+    while (out := sched.schedule()).num_scheduled_tokens:
         steps += 1
-        if not out.is_prefill:
-            running.append(len(out.scheduled))
+        if max(out.num_scheduled_tokens.values()) == 1:  # a decode step
+            running.append(len(out.num_scheduled_tokens))
             if sched.waiting:
-                busy.append(len(out.scheduled))
-        for s in out.scheduled:                # the model's part: one new token each
-            s.seq.data.append_token_id(1, 0.0)
-            s.seq.data.num_computed_tokens = s.seq.data.get_len() - 1
-            if s.seq.data.get_output_len() >= target[s.seq.seq_id]:
-                s.seq.status = SequenceStatus.FINISHED_LENGTH_CAPPED
-        sched.free_finished()
+                busy.append(len(out.num_scheduled_tokens))
+        # the model's part: every sequence samples token 1; the scheduler appends it, stops
+        # a request at its max_tokens and frees its blocks
+        ids = list(out.num_scheduled_tokens)
+        sched.update_from_output(out, ModelRunnerOutput(ids, [[1]] * len(ids), [0.0] * len(ids)))
     return (max(running), statistics.fmean(busy or running), statistics.fmean(running), steps,
             sched.num_preemptions)
 # --8<-- [end:simulate]
