@@ -55,22 +55,23 @@ def simulate(prompt_lens: list[int], output_lens: list[int], num_blocks: int, bl
              ) -> tuple[int, float, float, int, int]:
     """Serve every request to its output length; (peak running, mean running over decode
     steps while requests still wait, mean over all decode steps, steps, preemptions)."""
+    longest = max(p + n for p, n in zip(prompt_lens, output_lens))
     sched = Scheduler(SchedulerConfig(max_num_seqs=max_num_seqs,
                                       max_num_batched_tokens=max_num_batched_tokens),
-                      KVCacheManager(num_blocks, block_size), max_model_len=1 << 30)
+                      KVCacheManager(num_blocks, block_size), max_model_len=longest)
     for i, (p, n) in enumerate(zip(prompt_lens, output_lens)):
-        params = SamplingParams(temperature=0, ignore_eos=True, max_tokens=n)
+        params = SamplingParams(temperature=0, max_tokens=n, ignore_eos=True)
         sched.add_request(Request.create(str(i), None, [1] * p, params, first_seq_id=i))
     running, busy, steps = [], [], 0
-    while sched.waiting or sched.running:
-        out = sched.schedule()
+    while (out := sched.schedule()).num_scheduled_tokens:
         steps += 1
-        cached = out.scheduled_cached_seqs
-        if not out.scheduled_new_seqs and not any(cached.resumed_from_preemption):
-            running.append(len(out.num_scheduled_tokens))    # a decode step
+        if max(out.num_scheduled_tokens.values()) == 1:  # a decode step
+            running.append(len(out.num_scheduled_tokens))
             if sched.waiting:
                 busy.append(len(out.num_scheduled_tokens))
-        ids = list(out.num_scheduled_tokens)                 # the model's part: token 1 each
+        # the model's part: every sequence samples token 1; the scheduler appends it, stops
+        # a request at its max_tokens and frees its blocks
+        ids = list(out.num_scheduled_tokens)
         sched.update_from_output(out, ModelRunnerOutput(ids, [[1]] * len(ids), [0.0] * len(ids)))
     return (max(running), statistics.fmean(busy or running), statistics.fmean(running), steps,
             sched.num_preemptions)

@@ -59,4 +59,4 @@ def test_m2_answers() -> None:
 def test_m3_answers() -> None:
     assert [_ns("blocks")["kv"].num_blocks_for(n) for n in (16, 17, 33, 48, 49)] == [1, 2, 3, 3, 4]
     assert _ns("block_size")["blocks"] == 1170
-    assert _ns("free_order")["c"].block_ids == [3, 2, 1]
+    assert _ns("free_order")["kv"].get_block_ids(2) == [3, 2, 1]

@@ -85,6 +85,7 @@ def test_flat_batch_metadata() -> None:
     assert md.slot_mapping.tolist() == [2 * 16 + 4, 0 * 16 + 2, 1 * 16 + 3]
     assert md.max_seq_len == 5
     assert ns["prefill_logits"].shape == (3, 384)  # one row per sequence, not per token
+    assert ns["decode_logits"].shape == (3, 384)
 
 
 def test_flat_batch_logits_match_transformers(tmp_path: Path) -> None:
@@ -98,7 +99,9 @@ def test_flat_batch_logits_match_transformers(tmp_path: Path) -> None:
             return torch.stack([hf(torch.tensor([t])).logits[0, -1] for t in token_lists])
 
     prompts = ns["PROMPTS"]
-    full = [s.data.get_token_ids() for s in ns["seqs"]]
+    full = [p + t for p, t in zip(prompts, ns["sampled"])]  # what the decode step fed
+    # the runner sampled greedily: each token is the argmax of its prefill logits
+    assert [t for (t,) in ns["sampled"]] == ns["prefill_logits"].argmax(-1).tolist()
     torch.testing.assert_close(ns["prefill_logits"], last_logits(prompts), atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(ns["decode_logits"], last_logits(full), atol=1e-5, rtol=1e-5)
 

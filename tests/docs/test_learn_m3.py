@@ -43,18 +43,55 @@ def test_fragmentation() -> None:
 
 def test_block_table() -> None:
     ns = run_program("docs/snippets/m3/learn_block_table.py").namespace
-    new, kv, slots, block = ns["new"], ns["kv"], ns["slots"], ns["BLOCK"]
-    assert new.block_ids == [7, 2, 9]
+    table, kv, slots, block = ns["table"], ns["kv"], ns["slots"], ns["BLOCK"]
+    assert table == kv.get_block_ids(10) == [7, 2, 9]
     assert slots == [*range(112, 128), *range(32, 48), *range(144, 149)]
     for p in range(37):
-        assert slots[p] == new.block_ids[p // block] * block + p % block
+        assert slots[p] == table[p // block] * block + p % block
     assert ns["md"].slot_mapping.tolist() == [149] and ns["ids"].tolist() == [500]
+    assert ns["new_blocks"] == []  # the decode needed no new block
     assert 3 * block - 37 == 11  # slots 149..159 of block 9: held, empty before the decode
     # A sequence asks for a new block only when a token lands at position 48, 64, 80, ...
     assert kv.num_blocks_for(48) == 3 and kv.num_blocks_for(49) == 4
     assert kv.num_free_blocks() == 0
     per_token = _qwen_bytes_per_token()
     assert per_token == 114_688 and 16 * per_token == 1_835_008 and 16 * per_token / MiB == 1.75
+
+
+def test_preemption() -> None:
+    ns = run_program("docs/snippets/m3/learn_preemption.py").namespace
+    by_step = {n: (kind, names, tokens, pre) for n, kind, names, tokens, pre, _ in ns["log"]}
+    # Step 1 admits all three: 2 blocks each, the cache is full.
+    assert by_step[1] == ("prefill", "ABC", 18, "")
+    # Step 4: each needs a third block for position 8. A, the oldest, takes C's (C is the
+    # newest); then B takes the second block C freed.
+    assert by_step[4] == ("decode", "AB", 2, "C")
+    # Step 8: A and B need a fourth block for position 12; none is free, B is now the newest.
+    assert by_step[8] == ("decode", "A", 1, "B")
+    # A alone runs to its 10th token. B then comes back first (preempted sequences go to the
+    # head of the queue, in arrival order): a prefill of its 6 prompt tokens and the 7 it had
+    # generated. C needs 3 blocks and only 2 are left, so C waits (admission stops at the
+    # first misfit).
+    assert by_step[10][1] == "A" and by_step[11] == ("prefill", "B", 13, "")
+    # C comes back when there is room: its 6 prompt tokens and 3 outputs again.
+    c_back = [n for n, (kind, names, *_) in by_step.items() if (kind, names) == ("prefill", "C")]
+    assert c_back == [14] and by_step[14][2] == 9
+    assert len(ns["log"]) == 20
+    # Alone in an 8-token cache: positions 0..7 fit; the token sampled after position 7
+    # never needs its own K/V; the sequence is capped, not preempted, and its blocks return.
+    seq, kv = ns["seq"], ns["kv"]
+    assert seq.data.get_output_len() == 3 and ns["reason"] == "length"
+    assert kv.num_free_blocks() == 2 and ns["sched"].num_preemptions == 0
+    # Recompute or swap, Qwen3-0.6B in bf16.
+    assert ns["swap_bytes"] == 114_688_000 and round(ns["swap_bytes"] / 2**20, 1) == 109.4
+    assert ns["embedding"] == 151_936 * 1024 and ns["matmul_params"] == 440_401_920
+    assert round(ns["recompute_flops"] / 1e12, 2) == 1.00
+
+
+def test_preemption_run_frees_every_block() -> None:
+    """The first run: 2 preemptions, every block back at the end (printed on the page)."""
+    out = run_program("docs/snippets/m3/learn_preemption.py").stdout
+    assert "20 steps, 2 preemptions, all 6 blocks free at the end" in out
 
 
 def test_sizing() -> None:

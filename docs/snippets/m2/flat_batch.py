@@ -1,7 +1,7 @@
 """M2's flat batch: one prefill step and one decode step of 3 sequences.
 
 A tiny random-weight Qwen3 (2 layers, 2 KV heads of dimension 32) is loaded
-by our `ModelRunner`; its own `prepare_inputs` builds the metadata. With
+by our `ModelRunner`, which builds the metadata itself. With
 `block_size=max_model_len` each sequence holds one block, which is M2's
 slot: a token's `slot_mapping` entry is `slot * max_model_len + position`.
 """
@@ -9,9 +9,10 @@ slot: a token's `slot_mapping` entry is `slot * max_model_len + position`.
 import tempfile
 from pathlib import Path
 
+from folovllm import SamplingParams
 from folovllm.config import EngineArgs
-from folovllm.core.scheduler import ScheduledSeq, SchedulerOutput
-from folovllm.sequence import Sequence, SequenceData
+from folovllm.core.scheduler_output import (CachedSeqData, NewSeqData,
+                                            SchedulerOutput)
 from folovllm.worker.model_runner import ModelRunner
 from tests.tiny_models import build_tiny_model
 
@@ -30,6 +31,14 @@ def show(title: str, ids, md) -> None:
     print(f"  block_tables    {md.block_tables.tolist()}")
 
 
+def record(fn, into: list):
+    """Wrap a method of the runner: keep what each call returns."""
+    def wrapper(*args):
+        into.append(fn(*args))
+        return into[-1]
+    return wrapper
+
+
 with tempfile.TemporaryDirectory() as tmp:
     model_dir = build_tiny_model("qwen3", Path(tmp) / "qwen3")
     config = EngineArgs.from_kwargs(
@@ -38,25 +47,28 @@ with tempfile.TemporaryDirectory() as tmp:
         kv_cache_memory_bytes=4 * 16 * 1024,  # 4 slots of 16 KiB
     ).create_engine_config()
     runner = ModelRunner(config)
+inputs, logits = [], []  # (input_ids, metadata, samples), logits per step
+runner._prepare_inputs = record(runner._prepare_inputs, inputs)
+model = runner.model
+model.compute_logits = record(model.compute_logits, logits)
 
-seqs = [Sequence(i, SequenceData(tuple(p))) for i, p in enumerate(PROMPTS)]
-for s, slot in zip(seqs, SLOTS):
-    s.block_ids = [slot]  # what the KVCacheManager records at admission
-step = SchedulerOutput([ScheduledSeq(None, s) for s in seqs],
-                       is_prefill=True, num_batched_tokens=9)
-
-# Prefill: every prompt token, back to back, no padding.
-ids, md = runner.prepare_inputs(seqs, is_prefill=True)
+# Prefill: the scheduler sends each new sequence whole, with its slot.
+greedy = SamplingParams(temperature=0)
+new = [NewSeqData(i, str(i), 0, tuple(p), greedy, [slot], 0)
+       for i, (p, slot) in enumerate(zip(PROMPTS, SLOTS))]
+step = SchedulerOutput(new, CachedSeqData(), {0: 4, 1: 2, 2: 3}, 9, set())
+sampled = runner.execute_model(step).sampled_token_ids
+ids, md, _ = inputs[-1]
 show("prefill step (9 tokens)", ids, md)
 last_rows = [end - 1 for end in md.query_start_loc_host[1:]]
-print(f"  logits taken at rows {last_rows} of the 9")
-prefill_logits = runner.execute_model(step)  # one row per sequence
+print(f"  logits taken at rows {last_rows} of the 9; sampled {sampled}")
+prefill_logits = logits[-1]  # one row per sequence
 
-# Decode: one token per sequence; say the sampler picked 15, 23 and 34.
-for s, token in zip(seqs, [15, 23, 34]):
-    s.data.append_token_id(token, 0.0)
-    s.data.num_computed_tokens = s.data.get_len() - 1
-ids, md = runner.prepare_inputs(seqs, is_prefill=False)
+# Decode: the runner appended each sampled token; the scheduler only
+# says that the prompts are computed and each sequence runs one token.
+cached = CachedSeqData([0, 1, 2], [False] * 3, [[], [], []], [4, 2, 3])
+step = SchedulerOutput([], cached, {0: 1, 1: 1, 2: 1}, 3, set())
+runner.execute_model(step)
+ids, md, _ = inputs[-1]
 show("decode step (3 tokens)", ids, md)
-step.is_prefill = False
-decode_logits = runner.execute_model(step)
+decode_logits = logits[-1]

@@ -10,7 +10,7 @@ from folovllm.attention.backends.torch_ref import (decode_attention,
 torch.manual_seed(0)
 
 # A prefill of three prompts (3, 1 and 2 tokens) going to slots 2, 0 and 1.
-md = metadata(True, slot_ids=[2, 0, 1], seq_lens=[3, 1, 2],
+md = metadata(slot_ids=[2, 0, 1], seq_lens=[3, 1, 2],
               token_slot_ids=[2, 2, 2, 0, 1, 1],  # the slot of every token
               positions=[0, 1, 2, 0, 0, 1],  # the position of every token
               starts=[0, 3, 4, 6])  # query_start_loc: S + 1 offsets
@@ -33,7 +33,7 @@ print("prefill == SDPA per sequence:", all(
     for s, e, a in zip(starts[:-1], starts[1:], prefill_alone)))
 
 # Decode: one new token per sequence; slot 2 now holds 4, slot 0 holds 2.
-dec = metadata(False, slot_ids=[2, 0], seq_lens=[4, 2], token_slot_ids=[2, 0],
+dec = metadata(slot_ids=[2, 0], seq_lens=[4, 2], token_slot_ids=[2, 0],
                positions=[3, 1], starts=[0, 1, 2])
 q1, k1, v1 = torch.randn(2, H, D), torch.randn(2, Hk, D), torch.randn(2, Hk, D)
 write_kv(k_cache, v_cache, k1, v1, dec)  # the new token's K/V first

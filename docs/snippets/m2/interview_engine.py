@@ -14,9 +14,7 @@ from transformers import AutoModelForCausalLM
 
 from folovllm import SamplingParams
 from folovllm.config import ModelConfig
-from folovllm.core.scheduler import ScheduledSeq, SchedulerOutput
 from folovllm.entrypoints.llm import LLM
-from folovllm.sequence import Sequence, SequenceData
 from folovllm.worker.hf_runner import HFModelRunner
 from folovllm.worker.model_runner import ModelRunner
 from tests.tiny_models import build_tiny_model
@@ -75,47 +73,56 @@ engine, tok = llm.llm_engine, llm.get_tokenizer()
 kv = engine.kv_cache_manager
 
 # --8<-- [start:invariance]
-prompts = ["The capital of France is", "def fibonacci(n):", "Once upon a time",
-           "An inference engine", "Hi"]
+prompts = ["The capital of France is", "def fibonacci(n):",
+           "Once upon a time", "An inference engine", "Hi"]
 lengths = [greedy(4 + 2 * i) for i in range(len(prompts))]
 target, params = prompts[1], lengths[1]
 
 alone = llm.generate(target, params, use_tqdm=False)[0].outputs[0].token_ids
 batch = llm.generate(prompts, lengths, use_tqdm=False)
-assert batch[1].outputs[0].token_ids == alone          # inside a batch of mixed lengths
+# inside a batch of mixed lengths:
+assert batch[1].outputs[0].token_ids == alone
 
-for p, sp in zip(prompts[2:], lengths[2:]):           # others start first...
+for p, sp in zip(prompts[2:], lengths[2:]):  # others start first...
     engine.add_request(p, sp)
 for _ in range(3):
     engine.step()
-late = engine.add_request(target, params)             # ...and the target joins mid-flight
+late = engine.add_request(target, params)  # ...and the target joins late
 done = {}
 while engine.has_unfinished_requests():
     done.update({o.request_id: o for o in engine.step() if o.finished})
-assert done[late].outputs[0].token_ids == alone        # joined late, while others decode
-assert kv.num_free_blocks() == kv.num_blocks           # every slot (block) returned
+assert done[late].outputs[0].token_ids == alone  # the same tokens
+assert kv.num_free_blocks() == kv.num_blocks  # every slot (block) returned
 # --8<-- [end:invariance]
 
 # --8<-- [start:hf_tolerance]
 ids = [tok(p).input_ids for p in prompts[:3]]
-seqs = [Sequence(i, SequenceData(tuple(p))) for i, p in enumerate(ids)]
-for s in seqs:                                        # a slot each, as the scheduler would
-    assert kv.allocate_slots(s, s.data.get_len())
-out = SchedulerOutput([ScheduledSeq(None, s) for s in seqs], True, 0)
-logits = engine.runner.execute_model(out)             # one prefill of the three prompts
-for s in seqs:                                        # and give them back
-    kv.free(s)
+model, seen = engine.runner.model, []
+compute_logits = model.compute_logits
+
+
+def keep(hidden: torch.Tensor) -> torch.Tensor:
+    seen.append(compute_logits(hidden))
+    return seen[-1]
+
+
+model.compute_logits = keep  # record the logits the sampler gets
+token_prompts = [{"prompt_token_ids": p} for p in ids]
+llm.generate(token_prompts, greedy(1), use_tqdm=False)  # one prefill step
+del model.compute_logits  # the model's own method again
+logits = seen[0]  # one row per prompt
 hf = AutoModelForCausalLM.from_pretrained(engine.config.model_config.model,
                                           dtype=torch.float32).eval()
 with torch.no_grad():
     ref = torch.stack([hf(torch.tensor([p])).logits[0, -1] for p in ids])
 
-assert not torch.equal(logits, ref)                   # not bit for bit...
-assert ref.abs().max() > 20                           # (logits of this model reach the 20s)
-torch.testing.assert_close(logits, ref, atol=2e-3, rtol=1e-5)   # ...but within fp32 rounding
+assert not torch.equal(logits, ref)  # not bit for bit...
+assert ref.abs().max() > 20  # (logits of this model reach the 20s)
+# ...but within fp32 rounding
+torch.testing.assert_close(logits, ref, atol=2e-3, rtol=1e-5)
 assert torch.equal(logits.argmax(-1), ref.argmax(-1))
-top2 = ref.topk(2).values
-assert bool((top2[:, 0] - top2[:, 1] > 100 * (logits - ref).abs().max()).all())  # no near ties
+top2 = ref.topk(2).values  # no near ties:
+assert bool((top2[:, 0] - top2[:, 1] > 100 * (logits - ref).abs().max()).all())
 # --8<-- [end:hf_tolerance]
 
 tmp.cleanup()

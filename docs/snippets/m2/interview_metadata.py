@@ -8,7 +8,7 @@ from folovllm.attention.backends.torch_ref import prefill_attention, write_kv
 torch.manual_seed(0)
 
 # A prefill of three prompts (3, 1 and 2 tokens) going to slots 2, 0 and 1.
-md = metadata(True, slot_ids=[2, 0, 1], seq_lens=[3, 1, 2],
+md = metadata(slot_ids=[2, 0, 1], seq_lens=[3, 1, 2],
               token_slot_ids=[2, 2, 2, 0, 1, 1],  # the slot of every token
               positions=[0, 1, 2, 0, 0, 1],  # the position of every token
               starts=[0, 3, 4, 6])  # query_start_loc: S + 1 offsets
@@ -25,7 +25,7 @@ print("tokens written per slot:",
 # The backend attends within each slice [starts[i], starts[i+1]).
 out = prefill_attention(q, k, v, k_cache, v_cache, md, scale=D ** -0.5)
 # Wrong metadata: the batch as one sequence mixes the prompts.
-one_seq = metadata(True, [0], [6], [0] * 6, list(range(6)), [0, 6])
+one_seq = metadata([0], [6], [0] * 6, list(range(6)), [0, 6])
 mixed = prefill_attention(q, k, v, k_cache, v_cache, one_seq, scale=D ** -0.5)
 print("as one sequence, first prompt unchanged:",
       torch.allclose(mixed[:3], out[:3], atol=1e-6),

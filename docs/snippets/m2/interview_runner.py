@@ -1,17 +1,20 @@
-"""M2 interview answers on the model runner and the model code: the flat batch and its
-metadata, logits at the last position only, weight loading, Llama / Qwen2 / Qwen3, tied
-embeddings, the per-slot KV cache and its sizing, and agreement with transformers.
+"""M2 interview answers on the model runner and the model code: the flat
+batch and its metadata, logits at the last position only, weight loading,
+Llama / Qwen2 / Qwen3, tied embeddings, the per-slot KV cache and its
+sizing, and agreement with transformers.
 
-Since M3 the KV cache is made of blocks. An M2 slot is exactly one block of ``max_model_len``
-tokens taken whole at admission, so ``runner_for`` sets ``block_size=max_model_len`` (one block per
-sequence) and ``step`` gives each sequence its slot as a one-entry block table.
+Since M3 the KV cache is made of blocks. An M2 slot is one block of
+`max_model_len` tokens, so `runner_for` sets `block_size=max_model_len` and
+`prefill` gives each sequence its slot as a one-entry block table, in a
+`SchedulerOutput` as the scheduler sends it.
 
-Builds the three tiny random-weight test models (2 layers, hidden 64) in a temporary directory
-and runs them on the CPU; the Qwen3-0.6B shape is built on the meta device (no memory, no
-weights) for its arithmetic. Takes a few seconds.
-Run from the repository root: ``python docs/snippets/m2/interview_runner.py``.
+Builds the three tiny random-weight test models (2 layers, hidden 64) in a
+temporary directory and runs them on the CPU; the Qwen3-0.6B shape is built
+on the meta device (no memory, no weights). Takes a few seconds:
+`python docs/snippets/m2/interview_runner.py`.
 """
 
+import itertools
 import json
 import tempfile
 from pathlib import Path
@@ -20,33 +23,59 @@ import torch
 from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM
 
+from folovllm import SamplingParams
 from folovllm.config import EngineArgs, ModelConfig
-from folovllm.core.scheduler import ScheduledSeq, SchedulerOutput
+from folovllm.core.scheduler_output import (CachedSeqData, NewSeqData,
+                                            SchedulerOutput)
 from folovllm.model_executor.models.registry import get_model_class
-from folovllm.sequence import Sequence, SequenceData
 from folovllm.worker.model_runner import DEFAULT_CPU_KV_BYTES, ModelRunner
 from tests.tiny_models import build_tiny_model
 
 tmp = tempfile.TemporaryDirectory()
-dirs = {name: build_tiny_model(name, Path(tmp.name) / name) for name in ("llama", "qwen2", "qwen3")}
+dirs = {name: build_tiny_model(name, Path(tmp.name) / name)
+        for name in ("llama", "qwen2", "qwen3")}
+_seq_ids = itertools.count()
 
 
 def runner_for(name: str, **kwargs) -> ModelRunner:
+    """A runner whose `logits` list keeps the logits of every step."""
     kwargs.setdefault("kv_cache_memory_bytes", 2**22)
-    kwargs.setdefault("block_size", kwargs.get("max_model_len", 256))  # a block is a slot
-    cfg = EngineArgs.from_kwargs(model=str(dirs[name]), device="cpu", **kwargs)
-    return ModelRunner(cfg.create_engine_config())
+    # a block is a slot
+    kwargs.setdefault("block_size", kwargs.get("max_model_len", 256))
+    cfg = EngineArgs.from_kwargs(model=str(dirs[name]), device="cpu",
+                                 **kwargs)
+    runner = ModelRunner(cfg.create_engine_config())
+    runner.logits, compute_logits = [], runner.model.compute_logits
+
+    def keep(hidden: torch.Tensor) -> torch.Tensor:
+        runner.logits.append(compute_logits(hidden))
+        return runner.logits[-1]
+
+    runner.model.compute_logits = keep
+    return runner
 
 
-def step(runner: ModelRunner, seqs: list[Sequence], prefill: bool, slots=None) -> torch.Tensor:
-    """What the engine does each step: a SchedulerOutput in, one row of logits per sequence out.
-    Each sequence holds one block, its slot; a prefill computes all its tokens, a decode the last."""
-    slots = range(len(seqs)) if slots is None else slots
-    for s, slot in zip(seqs, slots):
-        s.block_ids = [slot]
-        s.data.num_computed_tokens = 0 if prefill else s.data.get_len() - 1
-    scheduled = [ScheduledSeq(None, s) for s in seqs]
-    return runner.execute_model(SchedulerOutput(scheduled, prefill, 0))
+def prefill(runner: ModelRunner, prompts, slots=None):
+    """One step that prefills `prompts`, slot i each unless `slots` says;
+    returns the sequence ids and one row of logits per sequence."""
+    slots = range(len(prompts)) if slots is None else slots
+    greedy = SamplingParams(temperature=0)
+    new = [NewSeqData(next(_seq_ids), "r", 0, tuple(p), greedy, [slot], 0)
+           for p, slot in zip(prompts, slots)]
+    counts = {s.seq_id: len(s.prompt_token_ids) for s in new}
+    runner.execute_model(SchedulerOutput(
+        new, CachedSeqData(), counts, sum(counts.values()), set()))
+    return list(counts), runner.logits[-1]
+
+
+def decode(runner: ModelRunner, seq_ids: list[int], computed: list[int]):
+    """One decode step: the runner holds each sequence's sampled token;
+    the scheduler sends only the computed counts."""
+    n = len(seq_ids)
+    cached = CachedSeqData(seq_ids, [False] * n, [[]] * n, computed)
+    runner.execute_model(SchedulerOutput(
+        [], cached, dict.fromkeys(seq_ids, 1), n, set()))
+    return runner.logits[-1]
 
 
 runner = runner_for("llama")
@@ -54,201 +83,231 @@ V, hidden_size = runner.model.config.vocab_size, runner.model.config.hidden_size
 PROMPTS = [[5, 6, 7, 8, 9, 10, 11, 12], [13, 14, 15], [20, 21, 22, 23, 24]]
 
 # --8<-- [start:flat_batch]
-seen = []  # what the runner hands the model: (input_ids, positions, attention metadata)
+seen = []  # what the runner hands the model: (input_ids, positions, metadata)
 runner.model.register_forward_pre_hook(lambda module, args: seen.append(args))
 
-seqs = [Sequence(i, SequenceData(tuple(p))) for i, p in enumerate(PROMPTS)]
-logits = step(runner, seqs, prefill=True)
+seq_ids, logits = prefill(runner, PROMPTS)
 ids, positions, md = seen[-1]
-assert ids.shape == (16,)                       # 8 + 3 + 5 tokens: no padding, no batch dim
-assert 16 < len(PROMPTS) * max(map(len, PROMPTS)) == 24   # a padded [3, 8] batch: 24 tokens
-assert md.query_start_loc_host == [0, 8, 11, 16]   # where each sequence starts in the batch
-assert positions.tolist() == [*range(8), *range(3), *range(5)]   # restart at 0 per sequence
-assert md.block_tables.tolist() == [[0], [1], [2]]                # each sequence's slot
-# Where each token's K/V go: slot x max_model_len + position, one flat index per token.
-assert md.slot_mapping.tolist() == [*range(0, 8), *range(256, 259), *range(512, 517)]
+assert ids.shape == (16,)  # 8 + 3 + 5 tokens: no padding, no batch dim
+assert len(PROMPTS) * max(map(len, PROMPTS)) == 24  # padded [3, 8]: 24
+assert md.query_start_loc_host == [0, 8, 11, 16]  # where each one starts
+# Positions restart at 0 per sequence.
+assert positions.tolist() == [*range(8), *range(3), *range(5)]
+assert md.block_tables.tolist() == [[0], [1], [2]]  # each sequence's slot
+# Where each token's K/V go: slot x max_model_len + position, one index.
+assert md.slot_mapping.tolist() == [*range(0, 8), *range(256, 259),
+                                    *range(512, 517)]
 assert md.seq_lens.tolist() == [8, 3, 5] and md.max_seq_len == 8
 
-# The next step decodes: one token per sequence, at the next position of each.
-for s, row in zip(seqs, logits):
-    s.data.append_token_id(int(row.argmax()), 0.0)
-step(runner, seqs, prefill=False)
+# The next step decodes one token per sequence, at its next position.
+decode(runner, seq_ids, computed=[8, 3, 5])
 ids, positions, md = seen[-1]
 assert ids.shape == (3,) and positions.tolist() == [8, 3, 5]
-assert md.seq_lens.tolist() == [9, 4, 6] and md.query_start_loc_host == [0, 1, 2, 3]
+assert md.seq_lens.tolist() == [9, 4, 6]
+assert md.query_start_loc_host == [0, 1, 2, 3]
 
-# Everything but attention works token by token: the MLP of a token does not depend on which
-# other tokens share the batch.
+# All but attention works token by token: a token's MLP output does not
+# depend on which other tokens share the batch.
 mlp, x = runner.model.model.layers[0].mlp, torch.randn(16, hidden_size)
 with torch.no_grad():
     torch.testing.assert_close(mlp(x)[8:11], mlp(x[8:11]))
 # --8<-- [end:flat_batch]
 
 # --8<-- [start:last_logits]
-seqs = [Sequence(i, SequenceData(tuple(p))) for i, p in enumerate(PROMPTS)]
 hidden = []
-runner.model.model.register_forward_hook(lambda module, args, out: hidden.append(out))
-logits = step(runner, seqs, prefill=True)
-assert hidden[-1].shape == (16, hidden_size)    # a hidden state for every token...
-assert logits.shape == (3, V)                   # ...but logits for each sequence's last one
-last = torch.tensor([8, 11, 16]) - 1            # query_start_loc[1:] - 1
+runner.model.model.register_forward_hook(
+    lambda module, args, out: hidden.append(out))
+_, logits = prefill(runner, PROMPTS)
+assert hidden[-1].shape == (16, hidden_size)  # a state for every token...
+assert logits.shape == (3, V)  # ...but logits for each one's last only
+last = torch.tensor([8, 11, 16]) - 1  # query_start_loc[1:] - 1
 with torch.inference_mode():
-    torch.testing.assert_close(logits, runner.model.compute_logits(hidden[-1])[last])
+    full = runner.model.compute_logits(hidden[-1])
+    torch.testing.assert_close(logits, full[last])
 
-# At Qwen3-0.6B's shape (built on the meta device: no memory, no weights) the LM head is big.
+# At Qwen3-0.6B's shape (on the meta device: no memory, no weights) the
+# LM head is big.
 QWEN3_0_6B = {
-    "architectures": ["Qwen3ForCausalLM"], "model_type": "qwen3", "hidden_size": 1024,
-    "intermediate_size": 3072, "num_hidden_layers": 28, "num_attention_heads": 16,
+    "architectures": ["Qwen3ForCausalLM"], "model_type": "qwen3",
+    "hidden_size": 1024, "intermediate_size": 3072,
+    "num_hidden_layers": 28, "num_attention_heads": 16,
     "num_key_value_heads": 8, "head_dim": 128, "vocab_size": 151936,
-    "max_position_embeddings": 40960, "rope_theta": 1000000, "tie_word_embeddings": True,
-    "torch_dtype": "bfloat16", "rms_norm_eps": 1e-6,
+    "max_position_embeddings": 40960, "rope_theta": 1000000,
+    "tie_word_embeddings": True, "torch_dtype": "bfloat16",
+    "rms_norm_eps": 1e-6,
 }
 with tempfile.TemporaryDirectory() as d:
     (Path(d) / "config.json").write_text(json.dumps(QWEN3_0_6B))
     qwen3_cfg = ModelConfig(model=d, dtype="bfloat16", device="cpu")
 with torch.device("meta"):
     qwen3 = get_model_class(["Qwen3ForCausalLM"])(qwen3_cfg.hf_config)
-total = sum(p.numel() for p in qwen3.parameters())       # the tied head is counted once
+total = sum(p.numel() for p in qwen3.parameters())  # tied head: once
 head = qwen3.lm_head.weight.numel()
 assert (total, head) == (596_049_920, 151936 * 1024)
-# Per token, the head is 1024 x 151936 multiply-adds out of every weight's one: about a quarter.
+# Per token the head is about a quarter of all multiply-adds.
 assert round(head / total, 2) == 0.26
-# Projecting every position of a 2048-token prompt would also make 1187 MiB of fp32 logits.
+# Every position of a 2048-token prompt: 1187 MiB of fp32 logits.
 assert 2048 * 151936 * 4 == 1187 * 2**20
 # --8<-- [end:last_logits]
 
 # --8<-- [start:weights]
-# Each checkpoint name maps to one of our parameters; q/k/v land in rows of qkv_proj.
+# Each checkpoint name maps to one of our parameters; q/k/v land in rows of
+# qkv_proj, gate/up in rows of gate_up_proj.
 qwen2 = runner_for("qwen2").model
 ckpt = load_file(dirs["qwen2"] / "model.safetensors")
-attn = qwen2.model.layers[0].self_attn
-stacked = torch.cat([ckpt[f"model.layers.0.self_attn.{p}_proj.weight"] for p in "qkv"])
-assert torch.equal(attn.qkv_proj.weight, stacked)
-assert torch.equal(attn.qkv_proj.bias, torch.cat(
-    [ckpt[f"model.layers.0.self_attn.{p}_proj.bias"] for p in "qkv"]))
-gate_up = torch.cat([ckpt[f"model.layers.0.mlp.{p}_proj.weight"] for p in ("gate", "up")])
-assert torch.equal(qwen2.model.layers[0].mlp.gate_up_proj.weight, gate_up)
+attn, mlp = qwen2.model.layers[0].self_attn, qwen2.model.layers[0].mlp
+
+
+def layer0(part: str, kind: str = "weight") -> torch.Tensor:
+    return ckpt[f"model.layers.0.{part}.{kind}"]
+
+
+qkv = [f"self_attn.{p}_proj" for p in "qkv"]
+assert torch.equal(attn.qkv_proj.weight, torch.cat([layer0(p) for p in qkv]))
+assert torch.equal(attn.qkv_proj.bias,
+                   torch.cat([layer0(p, "bias") for p in qkv]))
+gate_up = torch.cat([layer0("mlp.gate_proj"), layer0("mlp.up_proj")])
+assert torch.equal(mlp.gate_up_proj.weight, gate_up)
 assert type(qwen2).PACKED["k_proj"] == ("qkv_proj", "k")
-# Per layer, the checkpoint's 7 projection matrices became 4 matmuls in our model.
-ckpt_proj = {n for n in ckpt if n.startswith("model.layers.0.") and n.endswith("proj.weight")}
-our_proj = {n for n, _ in qwen2.model.layers[0].named_modules() if n.endswith("proj")}
+# Per layer, the checkpoint's 7 projection matrices became 4 matmuls.
+ckpt_proj = {n for n in ckpt
+             if n.startswith("model.layers.0.") and n.endswith("proj.weight")}
+our_proj = {n for n, _ in qwen2.model.layers[0].named_modules()
+            if n.endswith("proj")}
 assert len(ckpt_proj) == 7
-assert our_proj == {"self_attn.qkv_proj", "self_attn.o_proj", "mlp.gate_up_proj", "mlp.down_proj"}
+assert our_proj == {"self_attn.qkv_proj", "self_attn.o_proj",
+                    "mlp.gate_up_proj", "mlp.down_proj"}
 # --8<-- [end:weights]
 
 # --8<-- [start:models]
 models = {name: runner_for(name).model for name in dirs}
 attns = {name: m.model.layers[0].self_attn for name, m in models.items()}
-# Llama: no biases, no q/k norm. Qwen2: a bias on q, k and v. Qwen3: per-head q/k RMSNorm.
-assert attns["llama"].qkv_proj.bias is None and attns["llama"].q_norm is None
-assert attns["qwen2"].qkv_proj.bias is not None and attns["qwen2"].q_norm is None
-assert attns["qwen3"].qkv_proj.bias is None and attns["qwen3"].q_norm.weight.shape == (32,)
-# Qwen3 sets head_dim explicitly (32 here), so the heads need not add up to the hidden size.
-assert attns["llama"].head_dim == 64 // 4 == 16 and attns["qwen3"].head_dim == 32
-assert attns["qwen3"].qkv_proj.q_size == 4 * 32 == 2 * models["qwen3"].config.hidden_size
-assert attns["qwen3"].o_proj.in_features == 128 and attns["qwen3"].o_proj.out_features == 64
+# Llama: no biases, no q/k norm. Qwen2: q, k, v biases. Qwen3: q/k norm.
+assert attns["llama"].qkv_proj.bias is None
+assert attns["llama"].q_norm is None
+assert attns["qwen2"].qkv_proj.bias is not None
+assert attns["qwen2"].q_norm is None
+assert attns["qwen3"].qkv_proj.bias is None
+assert attns["qwen3"].q_norm.weight.shape == (32,)
+# Qwen3 sets head_dim (32 here): heads need not add up to the hidden size.
+assert attns["llama"].head_dim == 64 // 4 == 16
+assert attns["qwen3"].head_dim == 32
+assert attns["qwen3"].qkv_proj.q_size == 4 * 32 == 2 * 64
+assert (attns["qwen3"].o_proj.in_features,
+        attns["qwen3"].o_proj.out_features) == (128, 64)
 # The three share one decoder: the subclasses only flip two switches.
-from folovllm.model_executor.models.llama import LlamaForCausalLM  # noqa: E402
+from folovllm.model_executor.models.llama import LlamaForCausalLM  # noqa
 
-for model in models.values():
-    assert isinstance(model, LlamaForCausalLM)
-qwen2_biases = type(models["qwen2"]).biases(models["qwen2"].config)
-assert (qwen2_biases.qkv, qwen2_biases.o, type(models["qwen3"]).QK_NORM) == (True, False, True)
-# RoPE: the tiny Llama uses llama3 scaling, the Qwens the default with theta = 1e6.
+assert all(isinstance(m, LlamaForCausalLM) for m in models.values())
+biases = type(models["qwen2"]).biases(models["qwen2"].config)
+assert (biases.qkv, biases.o) == (True, False)
+assert type(models["qwen3"]).QK_NORM
+# RoPE: the tiny Llama uses llama3 scaling, the Qwens theta = 1e6.
 assert models["llama"].config.rope_parameters["rope_type"] == "llama3"
 assert models["qwen2"].config.rope_parameters["rope_theta"] == 1e6
 # --8<-- [end:models]
 
 # --8<-- [start:tied]
-# Tied: the LM head *is* the embedding matrix (one Parameter, one copy in memory).
-assert models["qwen2"].lm_head.weight is models["qwen2"].model.embed_tokens.weight
-assert models["llama"].lm_head.weight is not models["llama"].model.embed_tokens.weight
-n_tied = sum(p.numel() for p in models["qwen2"].parameters())
-n_untied = sum(p.numel() for p in models["llama"].parameters())
-# The tiny Qwen2 differs from the tiny Llama only by the tie and by its q/k/v biases.
-qkv_bias = 2 * attns["qwen2"].qkv_proj.bias.numel()        # 2 layers
-assert n_untied - (n_tied - qkv_bias) == V * hidden_size  # the saved [V, hidden] matrix
+# Tied: the LM head *is* the embedding matrix (one Parameter, one copy).
+qwen2, llama = models["qwen2"], models["llama"]
+assert qwen2.lm_head.weight is qwen2.model.embed_tokens.weight
+assert llama.lm_head.weight is not llama.model.embed_tokens.weight
+n_tied = sum(p.numel() for p in qwen2.parameters())
+n_untied = sum(p.numel() for p in llama.parameters())
+# The tiny Qwen2 differs from the tiny Llama by the tie and its biases.
+qkv_bias = 2 * attns["qwen2"].qkv_proj.bias.numel()  # 2 layers
+assert n_untied - (n_tied - qkv_bias) == V * hidden_size  # the saved head
 assert "lm_head.weight" not in load_file(dirs["qwen2"] / "model.safetensors")
 # --8<-- [end:tied]
 
 # --8<-- [start:slot_cache]
 runner = runner_for("llama", kv_cache_memory_bytes=2**20, max_num_seqs=64)
-per_token = runner.config.model_config.kv_cache_bytes_per_token()  # 2 x 2 layers x 2 x 16 x 4 B
+# 2 (K, V) x 2 layers x 2 KV heads x 16 dims x 4 bytes
+per_token = runner.config.model_config.kv_cache_bytes_per_token()
 assert per_token == 512 and runner.max_model_len == 256
-assert runner.block_size == 256                           # a block of max_model_len: a slot
-assert runner.bytes_per_block == 256 * 512                # every slot holds max_model_len tokens
+assert runner.block_size == 256  # a block of max_model_len: a slot
+assert runner.bytes_per_block == 256 * 512  # a slot: max_model_len tokens
 assert runner.num_blocks == 2**20 // runner.bytes_per_block == 8
 k_cache = runner.model.model.layers[0].self_attn.attn.k_cache
-assert k_cache.shape == (8, 256, 2, 16)                    # [slots, max_model_len, Hk, D]
+assert k_cache.shape == (8, 256, 2, 16)  # [slots, max_model_len, Hk, D]
 
 # Twenty-token conversations: each uses 20 of its slot's 256 rows.
 assert round(20 / 256, 3) == 0.078
-# Paged (M3), 16-token blocks: the same 1 MiB holds 2048 tokens; a 20-token sequence takes two
-# blocks (32 rows), so 64 of them fit instead of 8.
-paged = runner_for("llama", kv_cache_memory_bytes=2**20, max_num_seqs=64, block_size=16)
+# Paged (M3), 16-token blocks: the same 1 MiB holds 2048 tokens; a
+# 20-token sequence takes two blocks, so 64 of them fit instead of 8.
+paged = runner_for("llama", kv_cache_memory_bytes=2**20, max_num_seqs=64,
+                   block_size=16)
 tokens = paged.num_blocks * paged.block_size
 assert tokens == 2**20 // per_token == 2048 and paged.num_blocks // 2 == 64
 
-# At Qwen3-0.6B's shape and full context, one slot is 4.375 GiB of bf16 K and V.
+# At Qwen3-0.6B's shape and full context, a slot is 4.375 GiB of bf16 K, V.
 slot_bytes = 40960 * qwen3_cfg.kv_cache_bytes_per_token()
-assert slot_bytes == 4.375 * 2**30 and 64 * 2**30 // slot_bytes == 14   # 14 slots in 64 GiB
+assert slot_bytes == 4.375 * 2**30
+assert 64 * 2**30 // slot_bytes == 14  # 14 slots in 64 GiB
 # --8<-- [end:slot_cache]
 
 # --8<-- [start:kv_budget]
-# The slot count is min(max_num_seqs, budget // bytes_per_slot). Main counts blocks,
-# min(budget // bytes_per_block, max_num_seqs * cdiv(max_model_len, block_size)): the same
-# number when a block is a slot.
-assert runner_for("llama", kv_cache_memory_bytes=2**20, max_num_seqs=3).num_blocks == 3
-# With no explicit budget on the CPU: 4 GiB (the default of vLLM's CPU backend as well).
+# The slot count is min(max_num_seqs, budget // bytes_per_slot). Main
+# counts blocks, min(budget // bytes_per_block,
+# max_num_seqs * cdiv(max_model_len, block_size)): the same number when a
+# block is a slot.
+assert runner_for("llama", kv_cache_memory_bytes=2**20,
+                  max_num_seqs=3).num_blocks == 3
+# No explicit budget on the CPU: 4 GiB (vLLM's CPU backend default too).
 assert DEFAULT_CPU_KV_BYTES == 4 * 2**30
-assert runner_for("llama", kv_cache_memory_bytes=None, max_num_seqs=16).num_blocks == 16
-# A budget that cannot hold one max_model_len sequence is an error at start-up, not a hang.
+assert runner_for("llama", kv_cache_memory_bytes=None,
+                  max_num_seqs=16).num_blocks == 16
+# A budget that cannot hold one max_model_len sequence fails at start-up.
 try:
     runner_for("llama", kv_cache_memory_bytes=100_000)
     raise AssertionError("expected a ValueError")
 except ValueError as e:
     assert "cannot hold one block of 256 tokens" in str(e)
-# Lowering max_model_len makes slots smaller, so more of them fit in the same budget.
-assert runner_for("llama", kv_cache_memory_bytes=2**20, max_model_len=64).num_blocks == 32
-# Why the GPU profile run also samples max_num_seqs rows: the sampler's [max_num_seqs, V]
-# float32 tensors are 148 MiB each for 256 sequences at Qwen3's 151,936-token vocabulary.
+# A lower max_model_len makes slots smaller: more fit in the same budget.
+assert runner_for("llama", kv_cache_memory_bytes=2**20,
+                  max_model_len=64).num_blocks == 32
+# Why the GPU profile run also samples max_num_seqs rows: the sampler's
+# [max_num_seqs, V] float32 tensors are 148 MiB each for 256 sequences at
+# Qwen3's 151,936-token vocabulary.
 assert 256 * 151936 * 4 // 2**20 == 148
 # --8<-- [end:kv_budget]
 
 # --8<-- [start:budget_rule]
-# Without chunked prefill a whole prompt must fit in one step's token budget.
+# Without chunked prefill a whole prompt must fit in one step's budget.
 try:
     EngineArgs.from_kwargs(model=str(dirs["llama"]), device="cpu",
-                           max_num_batched_tokens=100, max_num_seqs=64).create_engine_config()
+                           max_num_batched_tokens=100,
+                           max_num_seqs=64).create_engine_config()
     raise AssertionError("expected a ValueError")
 except ValueError as e:
     assert "must be >= max_model_len=256" in str(e)
 # --8<-- [end:budget_rule]
 
 # --8<-- [start:parity]
-# Float addition is not associative: the order of a sum changes its last bits.
+# Float addition is not associative: the order of a sum changes last bits.
 a, b, c = (torch.tensor(v, dtype=torch.float32) for v in (1e8, -1e8, 1.0))
 assert (a + b) + c == 1.0 and a + (b + c) == 0.0
 
 for name in dirs:
-    ours = runner_for(name)
-    hf = AutoModelForCausalLM.from_pretrained(dirs[name], dtype=torch.float32).eval()
-    seqs = [Sequence(i, SequenceData(tuple(p))) for i, p in enumerate(PROMPTS)]
-    logits = step(ours, seqs, prefill=True)
+    _, logits = prefill(runner_for(name), PROMPTS)
+    hf = AutoModelForCausalLM.from_pretrained(dirs[name],
+                                              dtype=torch.float32).eval()
     with torch.no_grad():
-        ref = torch.stack([hf(torch.tensor([p])).logits[0, -1] for p in PROMPTS])
-    # Fused matmuls and a different attention call sum in another order: close, not equal.
+        ref = torch.stack([hf(torch.tensor([p])).logits[0, -1]
+                           for p in PROMPTS])
+    # Fused matmuls and another attention call sum in another order:
+    # close, not equal.
     torch.testing.assert_close(logits, ref, atol=1e-5, rtol=1e-5)
     assert torch.equal(logits.argmax(-1), ref.argmax(-1))
 # --8<-- [end:parity]
 
 # --8<-- [start:invariance]
 runner = runner_for("qwen3")
-seqs = [Sequence(i, SequenceData(tuple(p))) for i, p in enumerate(PROMPTS)]
-together = step(runner, seqs, prefill=True, slots=[0, 1, 2])
+_, together = prefill(runner, PROMPTS, slots=[0, 1, 2])
 for i, p in enumerate(PROMPTS):
-    alone = step(runner, [Sequence(10 + i, SequenceData(tuple(p)))], prefill=True, slots=[3])
-    # Same sequence, other neighbours, another slot: the same logits up to rounding.
+    _, alone = prefill(runner, [p], slots=[3])
+    # Same sequence, other neighbours, another slot: the same logits up to
+    # rounding.
     torch.testing.assert_close(alone[0], together[i], atol=1e-5, rtol=1e-5)
     assert alone[0].argmax() == together[i].argmax()
 # --8<-- [end:invariance]

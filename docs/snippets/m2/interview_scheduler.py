@@ -1,13 +1,13 @@
-"""M2 interview answers on scheduling: static vs continuous batching, iteration-level
-scheduling, the three admission budgets with FCFS, and the prefill-first policy.
+"""M2 interview answers on scheduling: static vs continuous batching,
+iteration-level scheduling, the three admission budgets with FCFS, and the
+prefill-first policy.
 
-No model: the scheduler only moves ``Request`` objects, and a fake "model" below appends one
-token to every scheduled sequence per step. Runs in about a second.
-Run from the repository root: ``python docs/snippets/m2/interview_scheduler.py``.
-
-Since M3 the scheduler's memory budget is free KV blocks. An M2 slot is exactly a block of
-``max_model_len`` tokens taken whole at admission, so ``scheduler()`` below gives each sequence one
-block of ``MAX_MODEL_LEN`` tokens, and ``slots=`` counts them: M2's behaviour, on main's code.
+No model: the scheduler only moves integers. A stand-in for the model
+runner samples token 0 for every scheduled sequence; `update_from_output`
+appends it, finishes a request at its `max_tokens` and frees its slot.
+Since M3 the memory budget is free KV blocks; an M2 slot is one block of
+`MAX_MODEL_LEN` tokens, so `slots=` counts them. Runs in about a second:
+`python docs/snippets/m2/interview_scheduler.py`.
 """
 
 import itertools
@@ -16,149 +16,151 @@ from folovllm import SamplingParams
 from folovllm.config import SchedulerConfig
 from folovllm.core.kv_cache_manager import KVCacheManager
 from folovllm.core.scheduler import Scheduler
-from folovllm.sequence import Request, SequenceStatus
+from folovllm.core.scheduler_output import ModelRunnerOutput, SchedulerOutput
+from folovllm.sequence import Request
 
-_ids = itertools.count()
+_seq_ids = itertools.count(0, 100)
 MAX_MODEL_LEN = 128  # no sequence below grows past 100 tokens
 
 
-def request(prompt_len: int, max_tokens: int) -> Request:
-    """A greedy request whose prompt is ``prompt_len`` tokens and whose output stops at
-    ``max_tokens`` (the fake model below never emits EOS)."""
-    n = next(_ids)
-    params = SamplingParams(temperature=0, max_tokens=max_tokens, ignore_eos=True)
-    return Request.create(f"r{n}", None, list(range(1, prompt_len + 1)), params,
-                          first_seq_id=100 * n)
+def request(name: str, prompt_len: int, max_tokens: int) -> Request:
+    """A greedy request that stops after `max_tokens` outputs."""
+    params = SamplingParams(temperature=0, max_tokens=max_tokens,
+                            ignore_eos=True)
+    prompt = list(range(1, prompt_len + 1))
+    return Request.create(name, None, prompt, params, next(_seq_ids))
 
 
-def scheduler(max_num_seqs: int = 4, max_num_batched_tokens: int = 1000, slots: int = 4,
-              static: bool = False) -> Scheduler:
-    """``slots`` KV slots: blocks of ``MAX_MODEL_LEN`` tokens, one per sequence, as in M2."""
-    cfg = SchedulerConfig(max_num_seqs=max_num_seqs, max_num_batched_tokens=max_num_batched_tokens)
-    return Scheduler(cfg, KVCacheManager(num_blocks=slots, block_size=MAX_MODEL_LEN),
-                     static_batching=static)
+def scheduler(max_num_seqs: int = 4, max_num_batched_tokens: int = 1000,
+              slots: int = 4) -> Scheduler:
+    """`slots` KV slots: blocks of MAX_MODEL_LEN tokens, one per sequence."""
+    cfg = SchedulerConfig(max_num_seqs=max_num_seqs,
+                          max_num_batched_tokens=max_num_batched_tokens)
+    kv = KVCacheManager(num_blocks=slots, block_size=MAX_MODEL_LEN)
+    return Scheduler(cfg, kv, MAX_MODEL_LEN)
 
 
-def fake_step(sched: Scheduler):
-    """One engine step without a model: schedule, give each scheduled sequence a token, finish
-    the ones that reached max_tokens, free their slots. Returns the SchedulerOutput, with the
-    blocks each scheduled sequence held in the step (a finished one gives them back at its end)."""
+def fake_step(sched: Scheduler) -> SchedulerOutput:
+    """One engine step; the model's part: every sequence samples token 0."""
     out = sched.schedule()
-    out.block_ids = [list(s.seq.block_ids) for s in out.scheduled]
-    for s in out.scheduled:
-        s.seq.data.append_token_id(0, 0.0)
-        s.seq.data.num_computed_tokens = s.seq.data.get_len() - 1  # as the engine does
-        if s.seq.data.get_output_len() >= s.request.sampling_params.max_tokens:
-            s.seq.status = SequenceStatus.FINISHED_LENGTH_CAPPED
-    sched.free_finished()
+    ids = list(out.num_scheduled_tokens)
+    fake = ModelRunnerOutput(ids, [[0]] * len(ids), [0.0] * len(ids))
+    sched.update_from_output(out, fake)
     return out
+
+
+def admitted(out: SchedulerOutput) -> list[str]:
+    """The requests whose sequences the step prefills (M2: a prefill step
+    is one that admits; nothing is ever preempted)."""
+    return [s.request_id for s in out.scheduled_new_seqs]
 
 
 # --8<-- [start:static_vs_continuous]
 def run(static: bool, out_lens: list[int]) -> dict:
-    """Serve requests with these output lengths on 4 slots; count steps and decode rows."""
-    sched = scheduler(static=static)
-    for n in out_lens:
-        sched.add_request(request(prompt_len=8, max_tokens=n))
-    steps = computed_rows = useful_rows = 0
-    batch_rows = 0
-    while sched.has_unfinished():
+    """Serve requests with these output lengths on 4 slots; count steps
+    and decode rows. Static: a batch of 4 forms only when none runs."""
+    sched, queue = scheduler(), []
+    for i, n in enumerate(out_lens):
+        queue.append(request(f"r{i}", prompt_len=8, max_tokens=n))
+    steps = computed = useful = batch_rows = 0
+    while queue or sched.waiting or sched.running:
+        if not static or not sched.running:
+            for r in queue[:4] if static else queue:
+                sched.add_request(r)
+            queue = queue[4:] if static else []
         out = fake_step(sched)
         steps += 1
-        if out.is_prefill:
-            batch_rows = len(out.scheduled)  # a static batch keeps this many rows to the end
+        rows = len(out.num_scheduled_tokens)
+        if admitted(out):
+            batch_rows = rows  # a static batch keeps these rows to the end
         else:
-            # The M1 runner computes every row of its padded batch, finished or not; the M2
-            # runner computes exactly the scheduled sequences.
-            computed_rows += batch_rows if static else len(out.scheduled)
-            useful_rows += len(out.scheduled)
-    return dict(steps=steps, computed=computed_rows, useful=useful_rows)
+            # M1's runner computes every row of its padded batch, finished
+            # or not; M2's computes exactly the scheduled sequences.
+            computed += batch_rows if static else rows
+            useful += rows
+    return dict(steps=steps, computed=computed, useful=useful)
 
 
-out_lens = [2, 16, 3, 16, 4, 16, 2, 16]       # short and long answers, interleaved
+out_lens = [2, 16, 3, 16, 4, 16, 2, 16]  # short and long, interleaved
 static, continuous = run(True, out_lens), run(False, out_lens)
-# The same tokens are produced either way...
-assert static["useful"] == continuous["useful"] == sum(out_lens) - len(out_lens)
-# ...but the static batch needs more steps: each batch lasts as long as its longest row.
+# The same tokens either way...
+assert static["useful"] == continuous["useful"] == 67
+# ...but each static batch lasts as long as its longest row,
 assert (static["steps"], continuous["steps"]) == (32, 25)
-# And 53 of its 120 decode rows compute tokens for sequences that already finished.
-assert (static["computed"], static["useful"]) == (120, 67)
-assert continuous["computed"] == continuous["useful"]
+# and 53 of its 120 decode rows compute tokens for finished sequences.
+assert (static["computed"], continuous["computed"]) == (120, 67)
 # --8<-- [end:static_vs_continuous]
 
 # --8<-- [start:iteration_level]
 sched = scheduler(slots=2)
-long_a, long_b = request(8, max_tokens=10), request(8, max_tokens=20)
+long_a, long_b = request("a", 8, 10), request("b", 8, 20)
 sched.add_request(long_a)
-assert fake_step(sched).is_prefill              # step 1: prefill of long_a
-sched.add_request(long_b)                       # arrives while long_a is running
-out = fake_step(sched)                          # step 2: admitted at the very next step
-assert out.is_prefill and [s.request for s in out.scheduled] == [long_b]
-short, late = request(4, max_tokens=1), request(4, max_tokens=3)
-sched.add_request(short)
-sched.add_request(late)                         # both slots are taken: both wait
+assert admitted(fake_step(sched)) == ["a"]  # step 1: prefill of a
+sched.add_request(long_b)  # arrives while a is running:
+assert admitted(fake_step(sched)) == ["b"]  # admitted at the next step
+sched.add_request(request("short", 4, 1))
+sched.add_request(request("late", 4, 3))  # both slots taken: both wait
 steps = 0
 while not long_a.is_finished():
-    assert not fake_step(sched).is_prefill      # decode steps of long_a and long_b
+    assert not admitted(fake_step(sched))  # decode steps of a and b
     steps += 1
-assert steps == 9 and not long_b.is_finished()  # 1 token from its prefill + 9 decodes
-out = fake_step(sched)                          # the next step takes that slot at once
-assert out.is_prefill and [s.request for s in out.scheduled] == [short]
-assert out.block_ids == [[0]]                   # long_a's slot (block 0), reused, no copying
-assert short.is_finished()                      # a 1-token answer is done in its prefill step
-out = fake_step(sched)                          # and its slot goes to the next in line
-assert out.is_prefill and [s.request for s in out.scheduled] == [late]
+assert steps == 9  # a: 1 token from its prefill + 9 decodes
+out = fake_step(sched)  # the next step takes a's slot at once,
+assert admitted(out) == ["short"]
+assert out.scheduled_new_seqs[0].block_ids == [0]  # block 0: no copying
+# A 1-token answer is done in its prefill step; its slot goes next in line.
+assert admitted(fake_step(sched)) == ["late"]
 # --8<-- [end:iteration_level]
 
 # --8<-- [start:budgets]
-# Budget 1: max_num_seqs caps the running sequences (here 2, though 4 slots are free).
+# Budget 1: max_num_seqs caps the running sequences (2, with 4 slots free).
 sched = scheduler(max_num_seqs=2, slots=4)
-for _ in range(3):
-    sched.add_request(request(10, max_tokens=5))
-assert len(sched.schedule().scheduled) == 2 and len(sched.waiting) == 1
+for name in "abc":
+    sched.add_request(request(name, 10, 5))
+assert admitted(sched.schedule()) == ["a", "b"] and len(sched.waiting) == 1
 
-# Budget 2: max_num_batched_tokens caps the prompt tokens of one prefill step.
+# Budget 2: max_num_batched_tokens caps the prompt tokens of one step.
 sched = scheduler(max_num_batched_tokens=100)
-a, b, c = request(60, 5), request(30, 5), request(50, 5)
-for r in (a, b, c):
-    sched.add_request(r)
+for name, n in (("a", 60), ("b", 30), ("c", 50)):
+    sched.add_request(request(name, n, 5))
 first = sched.schedule()
-assert [s.request for s in first.scheduled] == [a, b] and first.num_batched_tokens == 90
-assert [s.request for s in sched.schedule().scheduled] == [c]   # the next step, fresh budget
+assert admitted(first) == ["a", "b"]
+assert first.total_num_scheduled_tokens == 90
+assert admitted(sched.schedule()) == ["c"]  # the next step, fresh budget
 
-# Budget 3: KV slots (free blocks), i.e. memory. One slot: the second request waits for the first.
+# Budget 3: free KV slots, i.e. memory. One slot: the second one waits.
 sched = scheduler(max_num_seqs=8, slots=1)
-sched.add_request(request(5, 5))
-sched.add_request(request(5, 5))
-assert len(sched.schedule().scheduled) == 1 and len(sched.waiting) == 1
+sched.add_request(request("a", 5, 5))
+sched.add_request(request("b", 5, 5))
+assert admitted(sched.schedule()) == ["a"] and len(sched.waiting) == 1
 
-# FCFS: admission stops at the first request that does not fit; nothing behind it jumps ahead,
-# even a request that would fit (c2 needs 10 tokens, 30 are left after a2).
+# FCFS: admission stops at the first request that does not fit; nothing
+# behind it jumps ahead, even one that fits (c needs 10 of the 30 left).
 sched = scheduler(max_num_batched_tokens=100)
-a2, big, c2 = request(70, 5), request(50, 5), request(10, 5)
-for r in (a2, big, c2):
-    sched.add_request(r)
-assert [s.request for s in sched.schedule().scheduled] == [a2]
-assert [s.request for s in sched.schedule().scheduled] == [big, c2]
+for name, n in (("a", 70), ("big", 50), ("c", 10)):
+    sched.add_request(request(name, n, 5))
+assert admitted(sched.schedule()) == ["a"]
+assert admitted(sched.schedule()) == ["big", "c"]
 # --8<-- [end:budgets]
 
 # --8<-- [start:prefill_first]
-# A long answer is decoding; then three prompts arrive, and the token budget fits one per step.
+# A long answer is decoding; three prompts arrive, one fits per step.
 sched = scheduler(max_num_batched_tokens=100, slots=4)
-talker = request(10, max_tokens=50)
+talker = request("talker", 10, 50)
 sched.add_request(talker)
-fake_step(sched)                                  # prefill: talker has its first token
-fake_step(sched)                                  # decode: its second
-for _ in range(3):
-    sched.add_request(request(80, max_tokens=20))
+fake_step(sched)  # prefill: talker has its first token
+fake_step(sched)  # decode: its second
+for name in "xyz":
+    sched.add_request(request(name, 80, 20))
 kinds = []
 for _ in range(4):
     out = fake_step(sched)
-    kinds.append("prefill" if out.is_prefill else "decode")
-    assert (talker.seqs[0] in [s.seq for s in out.scheduled]) == (not out.is_prefill)
-# Prefill first: while anything can be admitted, running sequences do not advance at all.
+    kinds.append("prefill" if admitted(out) else "decode")
+    ran = talker.seqs[0].seq_id in out.num_scheduled_tokens
+    assert ran == (kinds[-1] == "decode")
+# Prefill first: while anything can be admitted, running sequences wait.
 assert kinds == ["prefill", "prefill", "prefill", "decode"]
-assert talker.seqs[0].data.get_output_len() == 3  # 6 steps, 3 tokens: three steps of stall
+assert talker.seqs[0].data.get_output_len() == 3  # 6 steps, 3 stalled
 # --8<-- [end:prefill_first]
 
 print("scheduler answers: all asserts passed")

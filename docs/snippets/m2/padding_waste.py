@@ -52,16 +52,15 @@ def prefill_batches(prompts, static: bool) -> list[int]:
     sched = Scheduler(
         SchedulerConfig(max_num_seqs=256, max_num_batched_tokens=8192),
         KVCacheManager(num_blocks=256, block_size=2048),  # one slot each
-        static_batching=static)
+        max_model_len=2048)
     for i, p in enumerate(prompts):
         sched.add_request(Request.create(str(i), None, p, SamplingParams(), i))
     sizes = []
-    while sched.has_unfinished() and (out := sched.schedule()).is_prefill:
-        sizes.append(len(out.scheduled))
+    while (out := sched.schedule()).scheduled_new_seqs:
+        sizes.append(len(out.scheduled_new_seqs))
         if static:  # the batch decodes until it drains; then the next one
-            for s in out.scheduled:
-                s.seq.status = SequenceStatus.FINISHED_LENGTH_CAPPED
-            sched.free_finished()
+            sched.finish_seqs(list(out.num_scheduled_tokens),
+                              SequenceStatus.FINISHED_LENGTH_CAPPED)
     return sizes
 
 

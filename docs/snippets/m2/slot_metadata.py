@@ -7,7 +7,7 @@ from folovllm.attention.metadata import AttentionMetadata
 MAX_LEN = 8  # tokens per slot (max_model_len)
 
 
-def metadata(is_prefill, slot_ids, seq_lens, token_slot_ids, positions,
+def metadata(slot_ids, seq_lens, token_slot_ids, positions,
              starts) -> AttentionMetadata:
     """AttentionMetadata from lists, as the model runner builds it.
 
@@ -18,7 +18,7 @@ def metadata(is_prefill, slot_ids, seq_lens, token_slot_ids, positions,
 
     slots = [s * MAX_LEN + p for s, p in zip(token_slot_ids, positions)]
     return AttentionMetadata(
-        is_prefill, positions=t(positions, torch.long),
+        positions=t(positions, torch.long),
         slot_mapping=t(slots, torch.long), seq_lens=t(seq_lens),
         block_tables=t([[s] for s in slot_ids]), query_start_loc=t(starts),
         query_start_loc_host=starts, seq_lens_host=seq_lens,

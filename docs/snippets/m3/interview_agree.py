@@ -13,7 +13,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[3]
 
 
-def metadata(tables, seq_lens, q_lens, bs, is_prefill):
+def metadata(tables, seq_lens, q_lens, bs):
     """What the runner builds: each sequence's last q_len tokens are new."""
     import torch
 
@@ -27,7 +27,7 @@ def metadata(tables, seq_lens, q_lens, bs, is_prefill):
     width = max(map(len, tables))
     padded = [t + [0] * (width - len(t)) for t in tables]
     return AttentionMetadata(
-        is_prefill=is_prefill, positions=torch.tensor(pos),
+        positions=torch.tensor(pos),
         slot_mapping=torch.tensor(slots),
         seq_lens=torch.tensor(seq_lens, dtype=torch.int32),
         block_tables=torch.tensor(padded, dtype=torch.int32),
@@ -53,7 +53,7 @@ def check_kernels() -> dict:
     v_cache = torch.randn(num_blocks, bs, Hk, D)
 
     # Decode: one query per sequence, following the block table in place.
-    md = metadata(tables, seq_lens, [1, 1, 1], bs, is_prefill=False)
+    md = metadata(tables, seq_lens, [1, 1, 1], bs)
     q = torch.randn(3, H, D)
     found = {"decode": torch_ref.decode_attention(q, k_cache, v_cache, md,
                                                   scale)}
@@ -64,7 +64,7 @@ def check_kernels() -> dict:
 
     # Prefill after 33 cached tokens for sequence 0, whole prompts for 1, 2.
     q_lens = [4, 5, 20]
-    md = metadata(tables, seq_lens, q_lens, bs, is_prefill=True)
+    md = metadata(tables, seq_lens, q_lens, bs)
     T = sum(q_lens)
     q, k, v = torch.randn(T, H, D), torch.randn(T, Hk, D), torch.randn(T, Hk, D)
     for name, backend in (("torch", torch_ref), ("triton", ta)):

@@ -1,10 +1,12 @@
-"""M3 interview answers that need a model: the slot mapping the runner builds, how many blocks
-fit, the profiling run, preemption that changes no output, prompts and sequences bigger than the
-cache, leak checks, and a prefill that starts after cached tokens (M4/M5's case).
+"""M3 interview answers that need a model: the slot mapping the runner
+builds, how many blocks fit, the profiling run, preemption that changes no
+output, prompts and sequences bigger than the cache, leak checks, and a
+prefill that starts after cached tokens (M4/M5's case).
 
-Builds the tiny random-weight Llama of the tests (2 layers, hidden 64, 2 KV heads of 16
-dimensions, float32) in a temporary directory and runs it on the CPU. Takes a few seconds.
-Run from the repository root: ``python docs/snippets/m3/interview_engine.py``.
+Builds the tiny random-weight Llama of the tests (2 layers, hidden 64, 2 KV
+heads of 16 dimensions, float32) in a temporary directory and runs it on
+the CPU. Takes a few seconds:
+`python docs/snippets/m3/interview_engine.py`.
 """
 
 import logging
@@ -14,30 +16,50 @@ from pathlib import Path
 import pytest
 import torch
 
-from folovllm import LLM, SamplingParams
 from benchmarks.memory import QWEN3_CONFIG
+from folovllm import LLM, SamplingParams
 from folovllm.config import EngineArgs, ModelConfig
-from folovllm.core.scheduler import ScheduledSeq, SchedulerOutput
+from folovllm.core.scheduler_output import (CachedSeqData, NewSeqData,
+                                            SchedulerOutput)
 from folovllm.engine.llm_engine import LLMEngine
-from folovllm.sequence import Sequence, SequenceData, SequenceStatus
+from folovllm.sequence import SequenceStatus
 from folovllm.worker.model_runner import ModelRunner
 from tests.kv_checks import check_block_accounting
 from tests.tiny_models import build_tiny_model
 
-logging.getLogger("folovllm").setLevel(logging.ERROR)   # small caches on purpose: no warnings
+# small caches on purpose: no warnings
+logging.getLogger("folovllm").setLevel(logging.ERROR)
 tmp = tempfile.TemporaryDirectory()
 tiny = str(build_tiny_model("llama", Path(tmp.name) / "llama"))
+GREEDY = SamplingParams(temperature=0)
 
 
 def runner_for(**kwargs) -> ModelRunner:
-    return ModelRunner(EngineArgs.from_kwargs(model=tiny, device="cpu", **kwargs)
-                       .create_engine_config())
+    """A runner that keeps what its `_prepare_inputs` and the model's
+    `compute_logits` return, in `runner.inputs` and `runner.logits`."""
+    config = EngineArgs.from_kwargs(model=tiny, device="cpu", **kwargs)
+    runner = ModelRunner(config.create_engine_config())
+    runner.inputs, runner.logits = [], []
+    prepare, logits = runner._prepare_inputs, runner.model.compute_logits
+    runner._prepare_inputs = lambda *a: keep(runner.inputs, prepare(*a))
+    runner.model.compute_logits = lambda h: keep(runner.logits, logits(h))
+    return runner
 
 
-def run(runner: ModelRunner, seqs: list[Sequence], prefill: bool) -> torch.Tensor:
-    """One step as the engine runs it: logits for each sequence's last token."""
-    out = SchedulerOutput([ScheduledSeq(None, s) for s in seqs], prefill, 0)
-    return runner.execute_model(out)
+def keep(into: list, value):
+    into.append(value)
+    return value
+
+
+def step(runner: ModelRunner, new=(), cached=None, counts=None):
+    """Run one SchedulerOutput: `new` sequences run whole (less what is
+    computed) unless `counts` says; returns that step's logits."""
+    counts = counts or {s.seq_id: len(s.prompt_token_ids)
+                        - s.num_computed_tokens for s in new}
+    runner.execute_model(SchedulerOutput(
+        list(new), cached or CachedSeqData(), counts,
+        sum(counts.values()), set()))
+    return runner.logits[-1]
 
 
 def greedy(n: int) -> SamplingParams:
@@ -46,115 +68,120 @@ def greedy(n: int) -> SamplingParams:
 
 # --8<-- [start:slot_mapping]
 runner = runner_for(block_size=4, num_gpu_blocks=10)
-for layer in runner.attn_layers:  # allocated uninitialised: zero it so written rows stand out
+for layer in runner.attn_layers:  # zero it: written rows stand out
     layer.k_cache.zero_()
-a = Sequence(0, SequenceData((11, 12, 13, 14, 15, 16)))       # 6 tokens
-b = Sequence(1, SequenceData((21, 22, 23)))                   # 3 tokens
-a.block_ids, b.block_ids = [5, 2], [7]                        # what the manager handed out
+# Two new sequences and the blocks the manager handed out, as the
+# scheduler sends them: a (6 tokens) in blocks 5, 2; b (3) in block 7.
+a = NewSeqData(0, "a", 0, (11, 12, 13, 14, 15, 16), GREEDY, [5, 2], 0)
+b = NewSeqData(1, "b", 0, (21, 22, 23), GREEDY, [7], 0)
 
 
 def slot(table: list[int], p: int, bs: int = 4) -> int:
-    return table[p // bs] * bs + p % bs                        # block id x size + offset
+    return table[p // bs] * bs + p % bs  # block id x size + offset
 
 
-ids, md = runner.prepare_inputs([a, b], is_prefill=True)
+step(runner, [a, b])
+ids, md, _ = runner.inputs[-1]
 assert md.slot_mapping.tolist() == [20, 21, 22, 23, 8, 9, 28, 29, 30]
-assert md.slot_mapping.tolist() == ([slot(a.block_ids, p) for p in range(6)]
-                                    + [slot(b.block_ids, p) for p in range(3)])
-assert md.block_tables.tolist() == [[5, 2], [7, 0]]          # padded with 0, never read
+assert md.slot_mapping.tolist() == ([slot([5, 2], p) for p in range(6)]
+                                    + [slot([7], p) for p in range(3)])
+assert md.block_tables.tolist() == [[5, 2], [7, 0]]  # 0: padding, unread
 assert md.query_start_loc_host == [0, 6, 9] and md.seq_lens_host == [6, 3]
-
-k_cache = runner.model.model.layers[0].self_attn.attn.k_cache  # [10 blocks, 4, 2 heads, 16]
-logits = run(runner, [a, b], prefill=True)
+# [10 blocks, 4, 2 heads, 16]: exactly those 9 of 40 rows were written
+k_cache = runner.model.model.layers[0].self_attn.attn.k_cache
 written = k_cache.flatten(0, 1).abs().sum((1, 2)).nonzero().flatten()
-assert written.tolist() == sorted(md.slot_mapping.tolist())   # exactly those 9 of 40 rows
+assert written.tolist() == sorted(md.slot_mapping.tolist())
 
-for s, row in zip((a, b), logits):                             # the engine appends the samples
-    s.data.append_token_id(int(row.argmax()), 0.0)
-    s.data.num_computed_tokens = s.data.get_len() - 1
-ids, md = runner.prepare_inputs([a, b], is_prefill=False)
-assert md.positions.tolist() == [6, 3]                         # one new token each
-assert md.slot_mapping.tolist() == [slot([5, 2], 6), slot([7], 3)] == [10, 31]
+# The runner appended each sampled token; the next step runs one token
+# each, and the scheduler sends only the counts (no new block needed).
+step(runner, cached=CachedSeqData([0, 1], [False] * 2, [[], []], [6, 3]),
+     counts={0: 1, 1: 1})
+ids, md, _ = runner.inputs[-1]
+assert md.positions.tolist() == [6, 3]  # one new token each
+assert md.slot_mapping.tolist() == [slot([5, 2], 6), slot([7], 3)]
+assert md.slot_mapping.tolist() == [10, 31]
 assert md.seq_lens_host == [7, 4] and md.max_query_len == 1
 # --8<-- [end:slot_mapping]
 
 # --8<-- [start:sizing]
 per_token = runner.config.model_config.kv_cache_bytes_per_token()
-assert per_token == 2 * 2 * 2 * 16 * 4 == 512         # K,V x layers x KV heads x dims x fp32
+# K, V x layers x KV heads x dims x fp32
+assert per_token == 2 * 2 * 2 * 16 * 4 == 512
 
-r = runner_for(kv_cache_memory_bytes=2**20)             # a 1 MiB budget, 16-token blocks
+r = runner_for(kv_cache_memory_bytes=2**20)  # 1 MiB, 16-token blocks
 assert r.bytes_per_block == 16 * per_token == 8192
 assert r.num_blocks == 2**20 // 8192 == 128
-assert r.model.model.layers[1].self_attn.attn.v_cache.shape == (128, 16, 2, 16)
-# A bf16 cache for the fp32 model: half the bytes per block, twice the blocks.
-assert runner_for(kv_cache_memory_bytes=2**20, cache_dtype="bfloat16").num_blocks == 256
-# Never more than max_num_seqs sequences of max_model_len can use (4 GiB CPU default here).
+v_cache = r.model.model.layers[1].self_attn.attn.v_cache
+assert v_cache.shape == (128, 16, 2, 16)
+# A bf16 cache for the fp32 model: half the bytes, twice the blocks.
+assert runner_for(kv_cache_memory_bytes=2**20,
+                  cache_dtype="bfloat16").num_blocks == 256
+# Never more than max_num_seqs sequences of max_model_len can use (the
+# 4 GiB CPU default here).
 assert runner_for(max_num_seqs=2).num_blocks == 2 * 256 // 16
-# An explicit count wins over any budget; a budget below one block is a start-up error.
+# An explicit count wins over any budget; a budget below one block is a
+# start-up error.
 assert runner_for(num_gpu_blocks=7, kv_cache_memory_bytes=1).num_blocks == 7
 with pytest.raises(ValueError, match="cannot hold one block of 16 tokens"):
     runner_for(kv_cache_memory_bytes=8000)
 
-# Qwen3-0.6B in bf16: 112 KiB per token, so 16 GiB is 9362 blocks of 16 (149,792 tokens),
-# the M3 row of the committed m3-memory.json.
-qwen3 = ModelConfig(model=str(QWEN3_CONFIG), device="cpu", dtype="bfloat16", load_format="dummy")
+# Qwen3-0.6B in bf16: 112 KiB per token, so 16 GiB is 9362 blocks of 16
+# (149,792 tokens), the M3 row of the committed m3-memory.json.
+qwen3 = ModelConfig(model=str(QWEN3_CONFIG), device="cpu",
+                    dtype="bfloat16", load_format="dummy")
 assert qwen3.kv_cache_bytes_per_token() == 114688
 assert 16 * 2**30 // (16 * 114688) == 9362 and 9362 * 16 == 149_792
 # --8<-- [end:sizing]
 
 # --8<-- [start:profile]
 r = runner_for(max_num_batched_tokens=1024, max_num_seqs=8)
-lengths, rows = [], []
-prepare, compute_logits = r.prepare_inputs, r.model.compute_logits
-
-
-def spy_prepare(seqs, is_prefill):                 # record the step the profile run builds
-    lengths.append([s.data.get_len() for s in seqs])
-    return prepare(seqs, is_prefill)
-
-
-def spy_logits(hidden):                            # and how many rows it samples
-    rows.append(hidden.shape[0])
-    return compute_logits(hidden)
-
-
-r.prepare_inputs, r.model.compute_logits = spy_prepare, spy_logits
-profile_kv_bytes = r._profile_run()       # on a GPU, kv_budget_bytes() wraps this in peak stats
-# The largest step: max_num_batched_tokens prompt tokens, in prompts max_model_len allows...
-assert lengths == [[255, 255, 255, 255, 4]] and sum(lengths[0]) == 1024
-# ...then logits and a top-p sampling pass for max_num_seqs rows.
-assert rows == [8]
-# Its throw-away cache (16 blocks per 255-token prompt, 1 for the last) is reported, so the
-# budget can subtract it from the peak, and dropped.
-assert profile_kv_bytes == (4 * 16 + 1) * r.bytes_per_block
+profile_kv_bytes = r._profile_run()  # a GPU wraps it in peak statistics
+# The largest step: max_num_batched_tokens prompt tokens, in prompts
+# max_model_len allows...
+[(_, md, _)] = r.inputs
+assert md.seq_lens_host == [256, 256, 256, 256]
+# ...then logits of the last row, and logits and a top-p sampling pass
+# for max_num_seqs rows.
+assert [logits.shape[0] for logits in r.logits] == [1, 8]
+# Its throw-away cache (16 blocks per 256-token prompt) is reported, so
+# the budget can subtract it from the peak, and dropped.
+assert profile_kv_bytes == 4 * 16 * r.bytes_per_block
 assert r.model.model.layers[0].self_attn.attn.k_cache is None
 # --8<-- [end:profile]
 
 # --8<-- [start:block_size]
 # The block size changes where K/V live, never what the model computes.
-prompts = ["The quick brown fox jumps over the lazy dog.", "Paged attention stores keys",
-           "Hello world! How are you today?", "Once upon a time there was a small language model",
+prompts = ["The quick brown fox jumps over the lazy dog.",
+           "Paged attention stores keys", "Hello world! How are you today?",
+           "Once upon a time there was a small language model",
            "def main():", "An inference engine schedules requests"]
-runs = [LLM(tiny, device="cpu", block_size=bs).generate(prompts, greedy(8), use_tqdm=False)
-        for bs in (1, 16, 256)]
-assert len({tuple(tuple(o.outputs[0].token_ids) for o in outs) for outs in runs}) == 1
+runs = [LLM(tiny, device="cpu", block_size=bs).generate(
+            prompts, greedy(8), use_tqdm=False) for bs in (1, 16, 256)]
+tokens = [[o.outputs[0].token_ids for o in outs] for outs in runs]
+assert tokens[0] == tokens[1] == tokens[2]
 # --8<-- [end:block_size]
 
 # --8<-- [start:preemption]
-seeded = SamplingParams(temperature=1.0, seed=7, max_tokens=16, ignore_eos=True)
-big = LLM(tiny, device="cpu", block_size=4)                     # room for everything
-small = LLM(tiny, device="cpu", block_size=4, num_gpu_blocks=12)  # 48 tokens: the longest fits
+seeded = SamplingParams(temperature=1.0, seed=7, max_tokens=16,
+                        ignore_eos=True)
+big = LLM(tiny, device="cpu", block_size=4)  # room for everything
+# 12 blocks, 48 tokens: the longest sequence fits
+small = LLM(tiny, device="cpu", block_size=4, num_gpu_blocks=12)
 for params in (greedy(16), seeded):
     want = big.generate(prompts, params, use_tqdm=False)
     got = small.generate(prompts, params, use_tqdm=False)
-    assert [o.outputs[0].token_ids for o in got] == [o.outputs[0].token_ids for o in want]
-    assert [o.outputs[0].text for o in got] == [o.outputs[0].text for o in want]
+    assert [o.outputs[0].token_ids for o in got] == \
+        [o.outputs[0].token_ids for o in want]
+    assert [o.outputs[0].text for o in got] == \
+        [o.outputs[0].text for o in want]
 assert small.llm_engine.scheduler.num_preemptions > 0
 assert big.llm_engine.scheduler.num_preemptions == 0
 
-# What a preempted sequence keeps while it waits: its tokens, its detokenizer state (text so
-# far, offsets) and its own random generator, so it resumes exactly where it stopped.
+# What a preempted sequence keeps while it waits: its tokens (in the
+# scheduler), its text and detokenizer state (in output processing), and
+# its row in the runner with its own random generator.
 engine = small.llm_engine
+batch = engine.runner.input_batch
 for p in prompts:
     engine.add_request(p, seeded)
 kept = 0
@@ -162,41 +189,54 @@ while engine.has_unfinished_requests():
     engine.step()
     for w in engine.scheduler.waiting:
         if w.seq.status == SequenceStatus.PREEMPTED:
-            assert w.seq.block_ids == [] and w.seq.data.get_output_len() > 0
-            assert w.seq.seq_id in engine._detok and w.seq.seq_id in engine._generators
+            seq_id = w.seq.seq_id
+            assert engine.kv_cache_manager.get_block_ids(seq_id) == []
+            assert w.seq.data.get_output_len() > 0
+            assert seq_id in engine.output_processor.seq_states
+            assert batch.generators[batch.row_of[seq_id]] is not None
             kept += 1
 assert kept > 0
 # --8<-- [end:preemption]
 
 # --8<-- [start:too_big]
-engine = LLMEngine.from_engine_args(model=tiny, device="cpu", block_size=4, num_gpu_blocks=6)
-# 25 tokens need 7 blocks and the whole cache has 6: refused at once, nothing queued.
-with pytest.raises(ValueError, match=r"25 tokens, but the whole KV cache holds 24 \(6 blocks"):
+engine = LLMEngine.from_engine_args(model=tiny, device="cpu", block_size=4,
+                                    num_gpu_blocks=6)
+# 25 tokens need 7 blocks, the whole cache has 6: refused, nothing queued.
+with pytest.raises(ValueError, match=r"25 tokens, but the whole KV cache "
+                                     r"holds 24 \(6 blocks"):
     engine.add_request({"prompt_token_ids": list(range(1, 26))}, greedy(4))
 assert not engine.has_unfinished_requests()
 
-# 20 tokens (5 blocks) fit the empty cache, but not next to a running request: it waits.
-engine.add_request({"prompt_token_ids": [5, 6, 7, 8, 9, 10]}, greedy(6), request_id="small")
+# 20 tokens (5 blocks) fit the empty cache, but not next to a running
+# request: it waits.
+engine.add_request({"prompt_token_ids": [5, 6, 7, 8, 9, 10]}, greedy(6),
+                   request_id="small")
 engine.step()
-engine.add_request({"prompt_token_ids": list(range(1, 21))}, greedy(2), request_id="large")
-engine.step()                                        # a decode of "small"; "large" waits
+engine.add_request({"prompt_token_ids": list(range(1, 21))}, greedy(2),
+                   request_id="large")
+engine.step()  # a decode of "small"; "large" waits
 assert [w.request.request_id for w in engine.scheduler.waiting] == ["large"]
 order = []
 while engine.has_unfinished_requests():
     order += [o.request_id for o in engine.step() if o.finished]
-assert order == ["small", "large"]                   # it ran once the cache was free
+assert order == ["small", "large"]  # it ran once the cache was free
 # --8<-- [end:too_big]
 
 # --8<-- [start:outgrow]
-llm = LLM(tiny, device="cpu", block_size=4, num_gpu_blocks=4)   # 16 tokens of cache in all
-out = llm.generate([{"prompt_token_ids": [3, 4, 5, 6, 7]}], greedy(100), use_tqdm=False)[0]
-# Positions 0..15 have room; the token sampled at position 15 is the 12th and last output.
-assert len(out.outputs[0].token_ids) == 12 and out.outputs[0].finish_reason == "length"
-assert llm.llm_engine.kv_cache_manager.num_free_blocks() == 4    # and its blocks came back
+# 4 blocks of 4: 16 tokens of cache in all
+llm = LLM(tiny, device="cpu", block_size=4, num_gpu_blocks=4)
+prompt = {"prompt_token_ids": [3, 4, 5, 6, 7]}
+out = llm.generate([prompt], greedy(100), use_tqdm=False)[0].outputs[0]
+# Positions 0..15 have room; the token sampled at position 15 is the
+# 12th and last output.
+assert len(out.token_ids) == 12 and out.finish_reason == "length"
+kv = llm.llm_engine.kv_cache_manager
+assert kv.num_free_blocks() == 4  # and its blocks came back
 # --8<-- [end:outgrow]
 
 # --8<-- [start:leaks]
-engine = LLMEngine.from_engine_args(model=tiny, device="cpu", block_size=4, num_gpu_blocks=12)
+engine = LLMEngine.from_engine_args(model=tiny, device="cpu", block_size=4,
+                                    num_gpu_blocks=12)
 for i, p in enumerate(prompts):
     engine.add_request(p, greedy(12), request_id=str(i))
 steps = 0
@@ -204,13 +244,14 @@ while engine.has_unfinished_requests():
     engine.step()
     steps += 1
     if steps == 5:
-        engine.abort_request("1")                    # a client goes away mid-stream
-    check_block_accounting(engine)                   # after every step: nothing lost or shared
+        engine.abort_request("1")  # a client goes away mid-stream
+    check_block_accounting(engine)  # every step: nothing lost or shared
 assert engine.scheduler.num_preemptions > 0
 pool = engine.kv_cache_manager.block_pool
-assert pool.get_num_free_blocks() == pool.num_blocks  # idle engine: every block is back
+assert pool.get_num_free_blocks() == pool.num_blocks  # idle: all back
 
-# A leak: a block taken from the pool that no sequence owns. The check names it at once.
+# A leak: a block taken from the pool that no sequence owns. The check
+# names it at once.
 orphan = pool.get_new_blocks(1)
 with pytest.raises(AssertionError, match="owned by no running sequence"):
     check_block_accounting(engine)
@@ -220,21 +261,20 @@ check_block_accounting(engine)
 
 # --8<-- [start:cached_prefix]
 runner = runner_for(block_size=4, num_gpu_blocks=10)
-tokens = tuple(range(30, 42))                           # 12 tokens
-whole = Sequence(0, SequenceData(tokens))
-whole.block_ids = [0, 1, 2]
-expected = run(runner, [whole], prefill=True)           # one prefill of all 12
-
-first = Sequence(1, SequenceData(tokens[:8]))           # the first 8 tokens, in blocks 3 and 4
-first.block_ids = [3, 4]
-run(runner, [first], prefill=True)
-rest = Sequence(2, SequenceData(tokens))                # the same 12 tokens, 8 already cached
-rest.block_ids, rest.data.num_computed_tokens = [3, 4, 5], 8
-ids, md = runner.prepare_inputs([rest], is_prefill=True)
-assert ids.tolist() == list(tokens[8:])                 # only the 4 new tokens are computed
-assert md.max_query_len == 4 and md.seq_lens_host == [12]    # q_len < seq_len
-assert md.positions.tolist() == [8, 9, 10, 11] and md.slot_mapping.tolist() == [20, 21, 22, 23]
-torch.testing.assert_close(run(runner, [rest], prefill=True), expected)
+tokens = tuple(range(30, 42))  # 12 tokens
+expected = step(runner, [NewSeqData(0, "w", 0, tokens, GREEDY,
+                                    [0, 1, 2], 0)])  # all 12 at once
+# The first 8 tokens, in blocks 3 and 4 ...
+step(runner, [NewSeqData(1, "f", 0, tokens[:8], GREEDY, [3, 4], 0)])
+# ... then the same 12 tokens with those 8 already computed.
+rest = NewSeqData(2, "r", 0, tokens, GREEDY, [3, 4, 5], 8)
+logits = step(runner, [rest])
+ids, md, _ = runner.inputs[-1]
+assert ids.tolist() == list(tokens[8:])  # only the 4 new tokens run
+assert md.max_query_len == 4 and md.seq_lens_host == [12]  # q < seq
+assert md.positions.tolist() == [8, 9, 10, 11]
+assert md.slot_mapping.tolist() == [20, 21, 22, 23]
+torch.testing.assert_close(logits, expected)
 # --8<-- [end:cached_prefix]
 
 tmp.cleanup()

@@ -22,7 +22,7 @@ k_cache = torch.randn(num_blocks, bs, Hk, D)
 v_cache = torch.randn(num_blocks, bs, Hk, D)
 slots = [t[(n - 1) // bs] * bs + (n - 1) % bs for t, n in zip(tables, seq_lens)]
 md = AttentionMetadata(
-    is_prefill=False, positions=torch.tensor([n - 1 for n in seq_lens]),
+    positions=torch.tensor([n - 1 for n in seq_lens]),
     slot_mapping=torch.tensor(slots),
     seq_lens=torch.tensor(seq_lens, dtype=torch.int32),
     block_tables=torch.tensor([t + [0] * (width - len(t)) for t in tables],

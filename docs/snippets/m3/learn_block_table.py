@@ -4,37 +4,42 @@ A pool of 10 blocks of 16 tokens; ten short sequences take one block each;
 three finish (blocks 7, 2, 9, in that order); a 37-token prompt arrives.
 """
 
-from types import SimpleNamespace
+import numpy as np
 
+from docs.snippets.m3.runner_inputs import bare_runner, step_inputs
+from folovllm import SamplingParams
 from folovllm.core.kv_cache_manager import KVCacheManager
-from folovllm.sequence import Sequence, SequenceData
-from folovllm.worker.model_runner import ModelRunner
+from folovllm.core.scheduler_output import CachedSeqData, NewSeqData
 
 BLOCK = 16
 kv = KVCacheManager(num_blocks=10, block_size=BLOCK)
-others = [Sequence(i, SequenceData([1] * 5)) for i in range(10)]
-for seq in others:
-    kv.allocate_slots(seq, 5)  # sequence i gets block i
-for i in (7, 2, 9):
-    kv.free(others[i])  # freed blocks join the free queue in this order
+for seq_id in range(10):
+    kv.allocate_slots(seq_id, 5)  # sequence i gets block i
+for seq_id in (7, 2, 9):
+    kv.free(seq_id)  # freed blocks join the free queue in this order
 
-new = Sequence(10, SequenceData(list(range(100, 137))))  # 37 tokens
-kv.allocate_slots(new, 37)  # ceil(37 / 16) = 3 blocks, wherever they are
-print("prefill of 37 tokens, block table", new.block_ids)
+kv.allocate_slots(10, 37)  # ceil(37 / 16) = 3 blocks, wherever they are
+table = kv.get_block_ids(10)
+print("prefill of 37 tokens, block table", table)
 
-# prepare_inputs needs only the block size and a way to reach the device.
-runner = SimpleNamespace(block_size=BLOCK, _to_device=lambda t: t)
-ids, md = ModelRunner.prepare_inputs(runner, [new], is_prefill=True)
+# The scheduler hands the runner the new sequence: prompt and block table.
+runner = bare_runner(BLOCK)
+prompt = tuple(range(100, 137))
+runner.input_batch.add(
+    NewSeqData(10, "new", 0, prompt, SamplingParams(), table, 0))
+ids, md = step_inputs(runner, {10: 37})
 slots = md.slot_mapping.tolist()  # block_table[p // 16] * 16 + p % 16
-for j, block in enumerate(new.block_ids):
+for j, block in enumerate(table):
     part = slots[j * BLOCK:(j + 1) * BLOCK]
     print(f"  positions {j * BLOCK:2d}-{j * BLOCK + len(part) - 1:2d} -> "
           f"block {block}, slots {part[0]}-{part[-1]}")
 
-# The sampler adds a token; the next step feeds it at position 37.
-new.data.append_token_id(500, 0.0)
-new.data.num_computed_tokens = 37
-kv.allocate_slots(new, 1)  # block 9 still has room: no new block
-ids, md = ModelRunner.prepare_inputs(runner, [new], is_prefill=False)
+# The sampler picks 500; the runner writes it after the prompt, and the
+# next step feeds it at position 37.
+row = runner.input_batch.row_of[10]
+runner.input_batch.append_sampled(np.array([row]), np.array([500]))
+new_blocks = kv.allocate_slots(10, 38)  # block 9 still has room: none
+runner.input_batch.update(CachedSeqData([10], [False], [new_blocks], [37]))
+ids, md = step_inputs(runner, {10: 1})
 print(f"decode: position 37 -> slot {md.slot_mapping.item()}, "
-      f"block table still {new.block_ids}")
+      f"block table still {kv.get_block_ids(10)}")
