@@ -288,7 +288,7 @@ def test_sync() -> None:
     ns = _ns("sync")
     reads, ours, steps = ns["reads"], ns["ours"], ns["steps"]
     assert steps == 3 and len(ours) == steps                          # one read per step ...
-    assert all(what == "tolist" and path.endswith("llm_engine.py") for what, path in ours)
+    assert all(what == "tolist" and path.endswith("model_runner.py") for what, path in ours)
     assert not any(what == "item" for what, _ in reads)               # ... and no .item() anywhere
     # Any other read happens inside transformers (its attention-mask code), not in the engine.
     package = ns["package"]

@@ -35,13 +35,13 @@ def broken_model(*args):
     raise RuntimeError("the device went away")
 
 
-runner.execute_model = broken_model  # a failure stays in its step
+runner.model.forward = broken_model  # a failure stays in its request
 try:
     outs = llm.generate(["one", "two"],
                         SamplingParams(max_tokens=4, ignore_eos=True),
                         use_tqdm=False)
 finally:
-    del runner.execute_model  # back to the class's method
+    del runner.model.forward  # back to the class's method
 for o in outs:
     print(o.outputs[0].finish_reason, "|", o.error)
 print("queued at the end:", engine.get_num_unfinished_requests())
