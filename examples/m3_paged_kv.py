@@ -27,7 +27,7 @@ def main() -> None:
             outputs[out.request_id] = out
         step += 1
         running = [s.seq.seq_id for s in engine.scheduler.running]
-        tables = {s.seq.seq_id: s.seq.block_ids for s in engine.scheduler.running[:2]}
+        tables = {s.seq.seq_id: kv.get_block_ids(s.seq.seq_id) for s in engine.scheduler.running[:2]}
         preempted = engine.scheduler.num_preemptions - before
         print(f"step {step:2d}: {kv.num_blocks - kv.num_free_blocks():2d}/{kv.num_blocks} blocks "
               f"used, running {running}" + (f", preempted {preempted}" if preempted else "")
