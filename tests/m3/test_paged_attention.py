@@ -120,3 +120,57 @@ def test_a_wrong_block_table_gives_a_wrong_answer() -> None:
     a = torch_ref.decode_attention(q, k_cache, v_cache, good, D ** -0.5)
     b = torch_ref.decode_attention(q, k_cache, v_cache, bad, D ** -0.5)
     assert not torch.allclose(a, b)
+
+
+def test_the_layer_takes_the_decode_kernel_only_when_every_query_is_one_token() -> None:
+    """No prefill flag: a batch of one-token queries decodes, and a mixed batch (a decoding
+    sequence beside a prompt) goes through the varlen path, which attends it correctly too."""
+    from folovllm.model_executor.layers.attention import Attention
+
+    gen = torch.Generator().manual_seed(3)
+    H, Hk, D, bs = 4, 2, 8, 4
+    layer = Attention(H, Hk, D)
+    layer.k_cache, layer.v_cache = torch.zeros(8, bs, Hk, D), torch.zeros(8, bs, Hk, D)
+    calls = []
+
+    class Spy:
+        write_kv = staticmethod(torch_ref.write_kv)
+
+        @staticmethod
+        def decode_attention(*args):
+            calls.append("decode")
+            return torch_ref.decode_attention(*args)
+
+        @staticmethod
+        def prefill_attention(*args):
+            calls.append("prefill")
+            return torch_ref.prefill_attention(*args)
+
+    layer.backend = Spy
+    tables = [[0, 1], [2, 3]]
+    full_k = [torch.randn(n, Hk, D, generator=gen) for n in (6, 3)]
+    full_v = [torch.randn(n, Hk, D, generator=gen) for n in (6, 3)]
+    torch_ref.write_kv(layer.k_cache, layer.v_cache, full_k[0][:5], full_v[0][:5],
+                       paged_metadata(tables[:1], [5], [5], bs))   # sequence 0's cached context
+    md = paged_metadata(tables, [6, 3], [1, 3], bs)                # its decode beside a prompt
+    q = torch.randn(4, H, D, generator=gen)
+    k, v = torch.cat([full_k[0][5:], full_k[1]]), torch.cat([full_v[0][5:], full_v[1]])
+    out = layer(q, k, v, md).view(4, H, D)
+    assert calls == ["prefill"]
+    torch.testing.assert_close(out[:1], naive_attention(q[:1], full_k[0], full_v[0]).float())
+    torch.testing.assert_close(out[1:], naive_attention(q[1:], full_k[1], full_v[1]).float())
+    layer(q[:2], k[:2], v[:2], paged_metadata(tables, [6, 1], [1, 1], bs))
+    assert calls == ["prefill", "decode"]
+
+
+def test_write_kv_skips_negative_slots() -> None:
+    """A slot < 0 marks a token whose K/V are already cached: nothing is written for it (the
+    Triton kernel's rule too)."""
+    k_cache, v_cache = torch.zeros(2, 2, 1, 4), torch.zeros(2, 2, 1, 4)
+    k, v = torch.ones(3, 1, 4), 2 * torch.ones(3, 1, 4)
+    md = paged_metadata([[1, 0]], [3], [3], 2)
+    md.slot_mapping = torch.tensor([3, -1, 0])
+    torch_ref.write_kv(k_cache, v_cache, k, v, md)
+    flat_k, flat_v = k_cache.view(4, 1, 4), v_cache.view(4, 1, 4)
+    assert flat_k[:, 0, 0].tolist() == [1.0, 0.0, 0.0, 1.0]
+    assert flat_v[:, 0, 0].tolist() == [2.0, 0.0, 0.0, 2.0]
