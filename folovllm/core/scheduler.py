@@ -204,7 +204,8 @@ class Scheduler:
         ids = set(seq_ids)
         return self._finish_where(lambda s: s.seq.seq_id in ids, status)
 
-    def _finish_where(self, match: Callable[[ScheduledSeq], bool], status: SequenceStatus) -> list[ScheduledSeq]:
+    def _finish_where(self, match: Callable[[ScheduledSeq], bool],
+                      status: SequenceStatus) -> list[ScheduledSeq]:
         touched = [s for s in (*self.waiting, *self.running) if match(s)]
         self.waiting = deque(s for s in self.waiting if not match(s))
         self.running = [s for s in self.running if not match(s)]

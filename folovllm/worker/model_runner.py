@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import logging
 
-import torch
-
 import numpy as np
+import torch
 
 from folovllm.attention.metadata import AttentionMetadata
 from folovllm.attention.selector import get_attn_backend
