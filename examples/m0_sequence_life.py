@@ -21,7 +21,7 @@ def main() -> None:
 
     seq.status = SequenceStatus.PREEMPTED            # KV memory ran out: recompute later
     seq.data.reset_state_for_recompute()
-    print(f"preempted      : {seq.data.get_num_uncomputed_tokens()} tokens to recompute")
+    print(f"preempted      : {seq.data.get_len() - seq.data.num_computed_tokens} tokens to recompute")
     seq.status = SequenceStatus.RUNNING
 
     child = seq.fork(new_seq_id=99)

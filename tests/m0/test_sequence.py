@@ -26,10 +26,9 @@ def _seq(status: SequenceStatus = S.WAITING) -> Sequence:
 
 def test_is_finished_and_reasons() -> None:
     assert [s for s in S if S.is_finished(s)] == [
-        S.FINISHED_STOPPED, S.FINISHED_LENGTH_CAPPED, S.FINISHED_ABORTED, S.FINISHED_IGNORED]
+        S.FINISHED_STOPPED, S.FINISHED_LENGTH_CAPPED, S.FINISHED_ABORTED]
     assert S.get_finished_reason(S.FINISHED_STOPPED) == "stop"
     assert S.get_finished_reason(S.FINISHED_LENGTH_CAPPED) == "length"
-    assert S.get_finished_reason(S.FINISHED_IGNORED) == "length"
     assert S.get_finished_reason(S.FINISHED_ABORTED) == "abort"
     assert S.get_finished_reason(S.RUNNING) is None
 
@@ -76,24 +75,24 @@ def test_sequence_data_counts() -> None:
     assert (d.get_len(), d.get_prompt_len(), d.get_output_len()) == (5, 3, 2)
     assert d.cumulative_logprob == pytest.approx(-1.5)
     d.num_computed_tokens = 4
-    assert d.get_num_uncomputed_tokens() == 1
     d.reset_state_for_recompute()
-    assert d.get_num_uncomputed_tokens() == 5
+    assert d.num_computed_tokens == 0 and d.get_len() == 5  # every token is computed again
+    assert d.get_token_ids() == [5, 6, 7, 8, 9] and d.cumulative_logprob == pytest.approx(-1.5)
 
 
 def test_fork_is_independent() -> None:
     parent = _seq()
     parent.data.append_token_id(4, -0.1)
-    parent.output_text = "x"
-    parent.block_ids.append(7)
+    parent.data.num_computed_tokens = 3
     child = parent.fork(1)
     child.data.append_token_id(5, -0.2)
-    child.output_text += "y"
-    child.block_ids.append(8)
+    child.data.num_computed_tokens = 4
     child.status = S.RUNNING
     assert child.seq_id == 1 and parent.seq_id == 0
     assert parent.data.output_token_ids == [4] and child.data.output_token_ids == [4, 5]
-    assert parent.output_text == "x" and parent.block_ids == [7]
+    assert parent.data.cumulative_logprob == pytest.approx(-0.1)
+    assert child.data.cumulative_logprob == pytest.approx(-0.3)
+    assert parent.data.num_computed_tokens == 3
     assert parent.status == S.WAITING
     assert parent.data is not child.data
 
@@ -105,7 +104,7 @@ def test_request_holds_best_of_sequences() -> None:
     assert all(s.data.prompt_token_ids == (1, 2) and s.eos_token_id == 0 for s in req.seqs)
     assert len({id(s.data) for s in req.seqs}) == 3
     assert req.num_unfinished_seqs() == 3 and not req.is_finished()
-    assert req.get_seqs(S.WAITING) == req.seqs and req.get_seqs(S.RUNNING) == []
+    assert all(s.status == S.WAITING for s in req.seqs)
     for s in req.seqs:
         s.status = S.FINISHED_ABORTED
     assert req.is_finished()

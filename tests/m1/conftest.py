@@ -27,11 +27,14 @@ def default_llm(default_model_dir: Path) -> LLM:
 
 @pytest.fixture
 def assert_no_leftovers():
-    """After a finished generate, the engine holds no request, detokenizer or generator state."""
+    """After a finished generate, the engine holds no request, text or detokenizer state, and
+    the runner keeps no row or generator beyond the sequences it will be told are finished."""
 
     def check(llm: LLM) -> None:
         engine = llm.llm_engine
-        assert not engine.requests and not engine.scheduler.has_unfinished()
-        assert not engine._detok and not engine._generators
+        sched = engine.scheduler
+        assert not engine.requests and not sched.waiting and not sched.running
+        assert not engine.output_processor.seq_states
+        assert set(engine.runner.input_batch.row_of) <= sched._finished_seq_ids
 
     return check

@@ -139,4 +139,8 @@ def test_abort(tiny_llms) -> None:
         for o in engine.step():
             done[o.request_id] = o
     assert done[keep].finished and drop not in done
-    assert not engine._detok and not engine._generators
+    assert not engine.output_processor.seq_states     # no text or logprob state is left
+    assert not engine.scheduler.waiting and not engine.scheduler.running
+    engine.step()                                      # tells the runner what finished
+    assert not engine.runner.input_batch.row_of       # no token rows or generators are left
+    assert not any(engine.runner.input_batch.generators)

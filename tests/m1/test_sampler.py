@@ -12,15 +12,20 @@ from folovllm.model_executor.layers.sampler import (
     apply_penalties,
     apply_truncation,
     make_generator,
+    token_counts,
 )
 
 V = 6
 
 
 def _md(params, prompts=None, outputs=None, generators=None) -> SamplingMetadata:
+    """Metadata for rows with these prompt and output token lists (penalty tensors built from
+    them with ``token_counts``, as a standalone caller does)."""
     n = len(params)
-    return SamplingMetadata.build(params, prompts or [[0]] * n, outputs or [[]] * n,
-                                  generators or [None] * n, V, "cpu")
+    prompts, outputs = prompts or [[0]] * n, outputs or [[]] * n
+    return SamplingMetadata.build(params, [len(o) for o in outputs], generators or [None] * n, V,
+                                  "cpu", prompt_mask=token_counts(prompts, V, "cpu") > 0,
+                                  output_counts=token_counts(outputs, V, "cpu"))
 
 
 def _kept(logits: torch.Tensor) -> list[list[int]]:
@@ -92,6 +97,18 @@ def test_no_penalty_tensors_when_no_row_uses_them() -> None:
     assert md.prompt_mask is None and md.output_counts is None
 
 
+def test_a_penalty_without_its_count_tensors_is_refused() -> None:
+    """A penalised row needs the counts; silently skipping the penalty would be a wrong answer."""
+    with pytest.raises(ValueError, match="pass prompt_mask and output_counts"):
+        SamplingMetadata.build([SamplingParams(presence_penalty=0.5)], [0], [None], V, "cpu")
+
+
+def test_token_counts_count_per_row_and_ignore_the_padding() -> None:
+    counts = token_counts([[3, 3, 1], [], [5]], V, "cpu")
+    assert counts.tolist() == [[0, 1, 0, 2, 0, 0], [0] * V, [0, 0, 0, 0, 0, 1]]
+    assert token_counts([], V, "cpu").shape == (0, V)
+
+
 def test_min_tokens_suppresses_stop_tokens() -> None:
     params = SamplingParams(temperature=0, min_tokens=2)
     params.all_stop_token_ids = {1}
@@ -139,7 +156,7 @@ def test_top_p_one_keeps_every_token_even_beside_truncated_rows() -> None:
     torch.manual_seed(0)
     logits = torch.randn(2, 49152) * 3
     md = SamplingMetadata.build([SamplingParams(top_p=1.0), SamplingParams(top_p=0.5)],
-                                [[0], [0]], [[], []], [None, None], 49152, "cpu")
+                                [0, 0], [None, None], 49152, "cpu")
     kept = torch.isfinite(apply_truncation(logits, md))
     assert kept[0].all() and not kept[1].all()
 

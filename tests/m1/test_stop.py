@@ -1,12 +1,14 @@
-"""Stop conditions through the whole engine: EOS, stop ids, stop strings, lengths, min_tokens."""
+"""Stop conditions: the scheduler's token-level ``check_stop``, the stop-string search, and both
+through the whole engine (EOS, stop ids, stop strings, lengths, min_tokens)."""
 
 from __future__ import annotations
 
 import pytest
 
 from folovllm import SamplingParams
-from folovllm.engine.stop_checker import StopChecker
-from folovllm.sequence import Sequence, SequenceData
+from folovllm.core.scheduler import check_stop
+from folovllm.engine.stop_checker import find_stop_string
+from folovllm.sequence import Sequence, SequenceData, SequenceStatus
 
 PROMPT = "The capital of France is"
 
@@ -89,16 +91,64 @@ def test_max_model_len_caps_generation(tiny_model_dirs) -> None:
     assert len(c.token_ids) == 5 and c.finish_reason == "length"
 
 
-def test_stop_checker_window_only_searches_new_text() -> None:
+def test_stop_string_search_only_looks_at_new_text() -> None:
     """A stop string wholly inside old text was already checked; only new text can complete one."""
-    seq = Sequence(0, SequenceData((1,)))
-    seq.data.append_token_id(5, 0.0)
-    seq.output_text = "abcSTOPdef"
-    params = SamplingParams(stop=["STOP"], max_tokens=100)
-    assert StopChecker(1000).check(seq, params, new_char_count=3) is None  # "def" is new
-    seq.output_text = "abcST" + "OP"
-    assert StopChecker(1000).check(seq, params, new_char_count=2) is not None
-    assert seq.output_text == "abc" and seq.stop_reason == "STOP"
+    assert find_stop_string("abcSTOPdef", 3, ["STOP"], False) is None  # "def" is new
+    text = "abcST" + "OP"                                             # "OP" completes it
+    assert find_stop_string(text, 2, ["STOP"], False) == ("STOP", 3)   # cut to "abc"
+    assert text[:3] == "abc"
+    assert find_stop_string(text, 2, ["STOP"], True) == ("STOP", 7)    # kept with include
+    assert find_stop_string(text, 0, ["STOP"], False) is None          # no new text, no search
+    assert find_stop_string("xSTOPy", 1, ["zz", "STOP"], False) is None
+    assert find_stop_string("xSTOP", 1, ["zz", "TOP", "STOP"], False) == ("TOP", 2)  # list order
+
+
+def _seq_after(outputs: list[int], prompt: tuple[int, ...] = (1, 2)) -> Sequence:
+    seq = Sequence(0, SequenceData(prompt), eos_token_id=0)
+    for token in outputs:
+        seq.data.append_token_id(token, 0.0)
+    return seq
+
+
+_STOPPED, _CAPPED = SequenceStatus.FINISHED_STOPPED, SequenceStatus.FINISHED_LENGTH_CAPPED
+
+
+@pytest.mark.parametrize("outputs,params,max_model_len,expected", [
+    ([5], SamplingParams(), 100, (None, None)),
+    ([5, 0], SamplingParams(), 100, (_STOPPED, None)),                       # EOS
+    ([5, 0], SamplingParams(ignore_eos=True), 100, (None, None)),
+    ([5, 9], SamplingParams(stop_token_ids=[9]), 100, (_STOPPED, 9)),        # a stop id
+    ([0], SamplingParams(stop_token_ids=[0]), 100, (_STOPPED, None)),        # EOS is checked first
+    ([0], SamplingParams(ignore_eos=True, stop_token_ids=[0]), 100, (_STOPPED, 0)),
+    ([5, 0], SamplingParams(min_tokens=3), 100, (None, None)),               # min_tokens holds EOS
+    ([5, 9], SamplingParams(min_tokens=3, stop_token_ids=[9]), 100, (None, None)),
+    ([5, 5, 0], SamplingParams(min_tokens=3), 100, (_STOPPED, None)),        # ... until reached
+    ([5, 0], SamplingParams(min_tokens=3), 4, (_CAPPED, None)),              # but not max_model_len
+    ([5, 5], SamplingParams(max_tokens=2), 100, (_CAPPED, None)),            # max_tokens
+    ([5, 0], SamplingParams(max_tokens=2), 100, (_STOPPED, None)),           # EOS before max_tokens
+    ([5, 9], SamplingParams(max_tokens=2, stop_token_ids=[9]), 100, (_STOPPED, 9)),
+    ([5, 5], SamplingParams(max_tokens=2, min_tokens=2), 100, (_CAPPED, None)),
+    ([5, 5], SamplingParams(max_tokens=None), 4, (_CAPPED, None)),           # max_model_len
+    ([5], SamplingParams(max_tokens=None), 4, (None, None)),
+    ([5, 0], SamplingParams(), 4, (_STOPPED, None)),                         # EOS before the cap
+])
+def test_check_stop_order(outputs, params, max_model_len, expected) -> None:
+    """vLLM's order: only max_model_len stops a sequence shorter than min_tokens; then EOS
+    (unless ignore_eos), a stop token id (reported as the stop reason), max_tokens, max_model_len."""
+    assert check_stop(_seq_after(outputs), params, max_model_len) == expected
+
+
+def test_a_stop_string_in_the_last_allowed_token_wins_over_max_tokens(default_llm,
+                                                                      reference) -> None:
+    """The token that completes a stop string is also the max_tokens-th: the reason is the stop
+    string (vLLM's order), and the text is cut before it."""
+    out, pieces = reference
+    stop, start = _boundary_stop(pieces)
+    n = next(k for k in range(1, len(pieces) + 1) if stop in pieces[k - 1])
+    params = SamplingParams(temperature=0, max_tokens=n, ignore_eos=True, stop=[stop])
+    c = default_llm.generate(PROMPT, params, use_tqdm=False)[0].outputs[0]
+    assert c.token_ids == out.token_ids[:n]
+    assert c.finish_reason == "stop" and c.stop_reason == stop and c.text == out.text[:start]
 
 
 def test_max_model_len_beats_min_tokens(tiny_model_dirs) -> None:

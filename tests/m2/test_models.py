@@ -18,11 +18,12 @@ from transformers import AutoModelForCausalLM
 
 from folovllm.config import EngineArgs, ModelConfig
 from folovllm.core.kv_cache_manager import KVCacheManager
-from folovllm.core.scheduler import ScheduledSeq, SchedulerOutput
+from folovllm.core.scheduler_output import CachedSeqData, NewSeqData, SchedulerOutput
 from folovllm.model_executor.layers.layernorm import RMSNorm
 from folovllm.model_executor.layers.rotary_embedding import RotaryEmbedding, rope_parameters
 from folovllm.model_executor.loader import load_model
 from folovllm.model_executor.models.registry import get_model_class
+from folovllm.sampling_params import SamplingParams
 from folovllm.sequence import Sequence, SequenceData
 from folovllm.worker.model_runner import ModelRunner
 
@@ -37,12 +38,41 @@ def _runner(model_dir: Path, **kw) -> ModelRunner:
 
 def run_step(runner: ModelRunner, kv: KVCacheManager, seqs: list[Sequence],
              prefill: bool) -> torch.Tensor:
-    """One runner step without the scheduler: blocks for the new tokens, then execute."""
+    """One greedy runner step without the scheduler: blocks for the tokens to compute, then the
+    scheduler output a scheduler would send (each sequence in full on its prefill, afterwards
+    only its new blocks). Returns the logits the runner computed, ``[S, V]`` in order, and
+    checks that it sampled their argmax, which the caller appends as the next token."""
+    new, cached, counts = [], CachedSeqData(), {}
     for s in seqs:
         s.data.num_computed_tokens = 0 if prefill else s.data.get_len() - 1
-        assert kv.allocate_slots(s, s.data.get_len() - s.data.num_computed_tokens)
-    sched = [ScheduledSeq(None, s) for s in seqs]
-    return runner.execute_model(SchedulerOutput(sched, prefill, 0))
+        added = kv.allocate_slots(s.seq_id, s.data.get_len())
+        assert added is not None
+        counts[s.seq_id] = s.data.get_len() - s.data.num_computed_tokens
+        if prefill:
+            new.append(NewSeqData(s.seq_id, f"r{s.seq_id}", 0, s.data.prompt_token_ids,
+                                  SamplingParams(temperature=0), kv.get_block_ids(s.seq_id), 0))
+        else:
+            cached.seq_ids.append(s.seq_id)
+            cached.resumed_from_preemption.append(False)
+            cached.new_block_ids.append(added)
+            cached.num_computed_tokens.append(s.data.num_computed_tokens)
+    model, captured = runner.model, []
+    compute_logits = model.compute_logits
+
+    def capture(hidden: torch.Tensor) -> torch.Tensor:
+        captured.append(compute_logits(hidden))
+        return captured[-1]
+
+    model.compute_logits = capture
+    try:
+        out = runner.execute_model(
+            SchedulerOutput(new, cached, counts, sum(counts.values()), set()))
+    finally:
+        del model.compute_logits
+    assert not out.errors and out.seq_ids == [s.seq_id for s in seqs]
+    [logits] = captured
+    assert out.sampled_token_ids == [[t] for t in logits.float().argmax(-1).tolist()]
+    return logits
 
 
 def _check_logits(model_dir: Path, atol: float, **kw) -> None:

@@ -21,7 +21,7 @@ def naive_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.
 
 
 def paged_metadata(tables: list[list[int]], seq_lens: list[int], q_lens: list[int],
-                   block_size: int, is_prefill: bool) -> AttentionMetadata:
+                   block_size: int) -> AttentionMetadata:
     """Metadata for sequences whose last ``q_len`` tokens are new, as the runner builds it."""
     starts = [0]
     for n in q_lens:
@@ -32,7 +32,7 @@ def paged_metadata(tables: list[list[int]], seq_lens: list[int], q_lens: list[in
              for i, p in zip(owner, positions)]
     width = max(len(t) for t in tables)
     return AttentionMetadata(
-        is_prefill=is_prefill, positions=torch.tensor(positions), slot_mapping=torch.tensor(slots),
+        positions=torch.tensor(positions), slot_mapping=torch.tensor(slots),
         seq_lens=torch.tensor(seq_lens, dtype=torch.int32),
         block_tables=torch.tensor([t + [0] * (width - len(t)) for t in tables], dtype=torch.int32),
         query_start_loc=torch.tensor(starts, dtype=torch.int32), query_start_loc_host=starts,
@@ -64,7 +64,7 @@ def test_prefill_then_decodes_match_naive(block_size, heads) -> None:
     v_cache = torch.zeros_like(k_cache)
     T = sum(lens)
     q, k, v = (torch.randn(T, h, D, generator=gen) for h in (H, Hk, Hk))
-    md = paged_metadata(tables, lens, lens, block_size, is_prefill=True)
+    md = paged_metadata(tables, lens, lens, block_size)
     torch_ref.write_kv(k_cache, v_cache, k, v, md)
     out = torch_ref.prefill_attention(q, k, v, k_cache, v_cache, md, scale=D ** -0.5)
     context_k = [k[s:e] for s, e in zip(md.query_start_loc_host, md.query_start_loc_host[1:])]
@@ -76,7 +76,7 @@ def test_prefill_then_decodes_match_naive(block_size, heads) -> None:
     for _ in range(3):                               # decodes: the context lives in the cache
         lens = [n + 1 for n in lens]
         q1, k1, v1 = (torch.randn(len(lens), h, D, generator=gen) for h in (H, Hk, Hk))
-        md = paged_metadata(tables, lens, [1] * len(lens), block_size, is_prefill=False)
+        md = paged_metadata(tables, lens, [1] * len(lens), block_size)
         torch_ref.write_kv(k_cache, v_cache, k1, v1, md)
         out = torch_ref.decode_attention(q1, k_cache, v_cache, md, scale=D ** -0.5)
         for i in range(len(lens)):
@@ -96,10 +96,10 @@ def test_prefill_over_a_cached_prefix_reads_the_blocks() -> None:
     k_cache, v_cache = torch.zeros(8, bs, Hk, D), torch.zeros(8, bs, Hk, D)
     full_k = [torch.randn(n, Hk, D, generator=gen) for n in lens]
     full_v = [torch.randn(n, Hk, D, generator=gen) for n in lens]
-    prefix = paged_metadata(tables, [7], [7], bs, True)   # the cached prefix of sequence 0
+    prefix = paged_metadata(tables, [7], [7], bs)   # the cached prefix of sequence 0
     prefix.block_tables = prefix.block_tables[:1]
     torch_ref.write_kv(k_cache, v_cache, full_k[0][:7], full_v[0][:7], prefix)
-    md = paged_metadata(tables, lens, q_lens, bs, True)
+    md = paged_metadata(tables, lens, q_lens, bs)
     k = torch.cat([full_k[0][7:], full_k[1]])
     v = torch.cat([full_v[0][7:], full_v[1]])
     q = torch.randn(sum(q_lens), H, D, generator=gen)
@@ -115,8 +115,62 @@ def test_a_wrong_block_table_gives_a_wrong_answer() -> None:
     bs, D = 4, 8
     k_cache, v_cache = torch.randn(6, bs, 2, D, generator=gen), torch.randn(6, bs, 2, D, generator=gen)
     q = torch.randn(1, 4, D, generator=gen)
-    good = paged_metadata([[0, 1]], [7], [1], bs, False)
-    bad = paged_metadata([[2, 3]], [7], [1], bs, False)
+    good = paged_metadata([[0, 1]], [7], [1], bs)
+    bad = paged_metadata([[2, 3]], [7], [1], bs)
     a = torch_ref.decode_attention(q, k_cache, v_cache, good, D ** -0.5)
     b = torch_ref.decode_attention(q, k_cache, v_cache, bad, D ** -0.5)
     assert not torch.allclose(a, b)
+
+
+def test_the_layer_takes_the_decode_kernel_only_when_every_query_is_one_token() -> None:
+    """No prefill flag: a batch of one-token queries decodes, and a mixed batch (a decoding
+    sequence beside a prompt) goes through the varlen path, which attends it correctly too."""
+    from folovllm.model_executor.layers.attention import Attention
+
+    gen = torch.Generator().manual_seed(3)
+    H, Hk, D, bs = 4, 2, 8, 4
+    layer = Attention(H, Hk, D)
+    layer.k_cache, layer.v_cache = torch.zeros(8, bs, Hk, D), torch.zeros(8, bs, Hk, D)
+    calls = []
+
+    class Spy:
+        write_kv = staticmethod(torch_ref.write_kv)
+
+        @staticmethod
+        def decode_attention(*args):
+            calls.append("decode")
+            return torch_ref.decode_attention(*args)
+
+        @staticmethod
+        def prefill_attention(*args):
+            calls.append("prefill")
+            return torch_ref.prefill_attention(*args)
+
+    layer.backend = Spy
+    tables = [[0, 1], [2, 3]]
+    full_k = [torch.randn(n, Hk, D, generator=gen) for n in (6, 3)]
+    full_v = [torch.randn(n, Hk, D, generator=gen) for n in (6, 3)]
+    torch_ref.write_kv(layer.k_cache, layer.v_cache, full_k[0][:5], full_v[0][:5],
+                       paged_metadata(tables[:1], [5], [5], bs))   # sequence 0's cached context
+    md = paged_metadata(tables, [6, 3], [1, 3], bs)                # its decode beside a prompt
+    q = torch.randn(4, H, D, generator=gen)
+    k, v = torch.cat([full_k[0][5:], full_k[1]]), torch.cat([full_v[0][5:], full_v[1]])
+    out = layer(q, k, v, md).view(4, H, D)
+    assert calls == ["prefill"]
+    torch.testing.assert_close(out[:1], naive_attention(q[:1], full_k[0], full_v[0]).float())
+    torch.testing.assert_close(out[1:], naive_attention(q[1:], full_k[1], full_v[1]).float())
+    layer(q[:2], k[:2], v[:2], paged_metadata(tables, [6, 1], [1, 1], bs))
+    assert calls == ["prefill", "decode"]
+
+
+def test_write_kv_skips_negative_slots() -> None:
+    """A slot < 0 marks a token whose K/V are already cached: nothing is written for it (the
+    Triton kernel's rule too)."""
+    k_cache, v_cache = torch.zeros(2, 2, 1, 4), torch.zeros(2, 2, 1, 4)
+    k, v = torch.ones(3, 1, 4), 2 * torch.ones(3, 1, 4)
+    md = paged_metadata([[1, 0]], [3], [3], 2)
+    md.slot_mapping = torch.tensor([3, -1, 0])
+    torch_ref.write_kv(k_cache, v_cache, k, v, md)
+    flat_k, flat_v = k_cache.view(4, 1, 4), v_cache.view(4, 1, 4)
+    assert flat_k[:, 0, 0].tolist() == [1.0, 0.0, 0.0, 1.0]
+    assert flat_v[:, 0, 0].tolist() == [2.0, 0.0, 0.0, 2.0]

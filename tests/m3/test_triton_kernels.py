@@ -314,13 +314,13 @@ def test_reference_agrees_with_sdpa() -> None:
 # --------------------------------------------------------------------------- backend interface
 
 
-def _metadata(batch: PagedBatch, q_lens: list[int], is_prefill: bool) -> AttentionMetadata:
+def _metadata(batch: PagedBatch, q_lens: list[int]) -> AttentionMetadata:
     positions = torch.cat([torch.arange(n - ql, n) for n, ql in zip(batch.seq_lens, q_lens)])
     seq_ids = torch.repeat_interleave(torch.arange(len(q_lens)), torch.tensor(q_lens))
     blocks = batch.block_tables[seq_ids, positions // batch.block_size].long()
     starts = query_start_loc(q_lens)
     return AttentionMetadata(
-        is_prefill=is_prefill, positions=positions,
+        positions=positions,
         slot_mapping=blocks * batch.block_size + positions % batch.block_size,
         seq_lens=batch.seq_lens_tensor(), block_tables=batch.block_tables,
         query_start_loc=starts, query_start_loc_host=starts.tolist(),
@@ -345,7 +345,7 @@ def test_backend_prefill_then_decode(ta) -> None:
     batch = PagedBatch(k_cache, v_cache, full.block_tables, prompt_lens)
     rows = torch.cat([torch.arange(0, 5), torch.arange(22, 31), torch.arange(32, 33)])
 
-    md = _metadata(batch, q_lens, is_prefill=True)
+    md = _metadata(batch, q_lens)
     q = torch.randn(sum(q_lens), 4, 32)
     ta.write_kv(k_cache, v_cache, k_all[rows], v_all[rows], md)
     out = ta.prefill_attention(q, k_all[rows], v_all[rows], k_cache, v_cache, md, SCALE)
@@ -353,7 +353,7 @@ def test_backend_prefill_then_decode(ta) -> None:
     assert torch.equal(batch.context(k_cache, 1).float(), k_all[6:31])
 
     batch.seq_lens = full.seq_lens
-    md = _metadata(batch, [1, 1, 1], is_prefill=False)
+    md = _metadata(batch, [1, 1, 1])
     q = torch.randn(3, 4, 32)
     ta.write_kv(k_cache, v_cache, k_all[[5, 31, 33]], v_all[[5, 31, 33]], md)
     out = ta.decode_attention(q, k_cache, v_cache, md, SCALE)
