@@ -1,5 +1,5 @@
 """M4 on CUDA: a query after a cached prefix on the Triton kernels gives the tokens of a full
-prefill, on both backends, with and without the cache, under eviction and preemption."""
+prefill, on both backends, with and without the cache, and with a cache small enough to evict."""
 
 from __future__ import annotations
 
