@@ -210,14 +210,14 @@ class CacheConfig:
     block wastes little (at most 15 tokens per sequence), large enough that block tables stay short
     and attention kernels read contiguous runs of memory.
 
-    ``enable_prefix_caching`` is off and cannot be turned on until M4 implements it: a flag that
-    is accepted and then ignored would let a user believe a cache is working.
+    ``enable_prefix_caching`` (on by default, as in vLLM v1) keeps the K/V of full prompt blocks
+    after their sequence finishes, so a later prompt with the same prefix skips computing them.
     """
 
     block_size: int = 16
     gpu_memory_utilization: float = 0.9
     num_gpu_blocks: int | None = None
-    enable_prefix_caching: bool = False
+    enable_prefix_caching: bool = True
     cache_dtype: str = "auto"
     kv_cache_memory_bytes: int | None = None
 
@@ -227,9 +227,6 @@ class CacheConfig:
         if self.num_gpu_blocks is not None:
             check_int("num_gpu_blocks", self.num_gpu_blocks, 1)
         check_bool("enable_prefix_caching", self.enable_prefix_caching)
-        if self.enable_prefix_caching:
-            raise fail("enable_prefix_caching", True,
-                        "prefix caching is not implemented yet (it arrives in M4); leave it False")
         check_choice("cache_dtype", self.cache_dtype, CACHE_DTYPES)
         if self.kv_cache_memory_bytes is not None:
             check_int("kv_cache_memory_bytes", self.kv_cache_memory_bytes, 1)

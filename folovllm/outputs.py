@@ -80,7 +80,8 @@ class RequestOutput:
 
     ``error`` says why a request finished with ``finish_reason="abort"`` without being aborted
     by its caller: the model step or the output processing failed on it (the other requests of
-    that step are unaffected)."""
+    that step are unaffected). ``num_cached_tokens`` is how many prompt tokens the prefix cache
+    supplied (``None`` until the request is first scheduled)."""
 
     request_id: str
     prompt: str | None
@@ -90,3 +91,4 @@ class RequestOutput:
     finished: bool
     metrics: RequestMetrics | None = None
     error: str | None = None
+    num_cached_tokens: int | None = None  # prompt tokens served by the prefix cache (M4)

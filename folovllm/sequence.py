@@ -153,6 +153,8 @@ class Request:
     seqs: list[Sequence]
     metrics: RequestMetrics  # written by output processing, as ``error``
     error: str | None = None  # why the engine failed it (finish_reason "abort"), if it did
+    cache_salt: str | None = None  # isolates its prefix-cache entries from other tenants' (M4)
+    num_cached_tokens: int | None = None  # prompt tokens found in the prefix cache (M4)
 
     # --8<-- [start:request_create]
     @classmethod
@@ -165,6 +167,7 @@ class Request:
         first_seq_id: int,
         eos_token_id: int | None = None,
         arrival_time: float | None = None,
+        cache_salt: str | None = None,
     ) -> Request:
         if not prompt_token_ids:
             raise ValueError(f"request {request_id!r}: the prompt is empty (no tokens)")
@@ -172,7 +175,8 @@ class Request:
         forks = [template.fork(first_seq_id + i) for i in range(1, sampling_params.best_of)]
         seqs = [template, *forks]
         metrics = RequestMetrics() if arrival_time is None else RequestMetrics(arrival_time)
-        return cls(request_id, prompt, list(prompt_token_ids), sampling_params, seqs, metrics)
+        return cls(request_id, prompt, list(prompt_token_ids), sampling_params, seqs, metrics,
+                   cache_salt=cache_salt)
     # --8<-- [end:request_create]
 
     def num_unfinished_seqs(self) -> int:

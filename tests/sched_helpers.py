@@ -33,9 +33,11 @@ def make_request(prompt_len: int, best_of: int = 1) -> Request:
 
 
 def make_scheduler(seqs: int = 4, tokens: int = 100, blocks: int = 64,
-                   block_size: int = 16) -> Scheduler:
+                   block_size: int = 16, caching: bool = False) -> Scheduler:
+    """A scheduler without the prefix cache unless asked: these prompts all share their head
+    (``1..n``), and the M2/M3 tests count the tokens of whole prefills."""
     return Scheduler(SchedulerConfig(max_num_seqs=seqs, max_num_batched_tokens=tokens),
-                     KVCacheManager(blocks, block_size), MAX_MODEL_LEN)
+                     KVCacheManager(blocks, block_size, enable_caching=caching), MAX_MODEL_LEN)
 
 
 def scheduled_ids(out: SchedulerOutput) -> list[int]:

@@ -1,7 +1,9 @@
 """Offline throughput: one workload through several engines, measured in one process.
 
 Engines:
-- ``folovllm``: our engine as it stands (own model code, continuous batching, paged KV cache);
+- ``folovllm``: our engine as it stands (own model code, continuous batching, paged KV cache,
+  prefix caching);
+- ``folovllm-no-prefix-cache``: the same with ``enable_prefix_caching=False`` (M4's baseline);
 - ``transformers``: HF ``generate`` on static batches of ``hf_batch_size`` prompts.
 
 (An earlier milestone's engine is measured from its tag: ``python -m benchmarks.ladder``.)
@@ -50,6 +52,10 @@ class EngineResult:
     num_preemptions: int | None = None
     # the first timed pass: slower than the best when kernels still compiled during the run
     first_pass_seconds: float | None = None
+    # prompt tokens found in the prefix cache / looked up (each run starts with an empty cache),
+    # and what the shared-prefix workload should give by the caching rule
+    prefix_cache_hit_rate: float | None = None
+    expected_prefix_cache_hit_rate: float | None = None
 
     @property
     def output_tokens_per_s(self) -> float:
@@ -69,18 +75,23 @@ def _sync(device: torch.device) -> None:
 
 
 class _OurEngine:
-    name = "folovllm"
-
-    def __init__(self, model_kwargs: dict[str, Any], max_num_seqs: int) -> None:
+    def __init__(self, model_kwargs: dict[str, Any], max_num_seqs: int,
+                 prefix_caching: bool = True) -> None:
         from folovllm.entrypoints.llm import LLM
 
+        self.name = "folovllm" if prefix_caching else "folovllm-no-prefix-cache"
         # token ids in and out: no tokenizer needed, so a bare config.json (dummy weights) works
-        self.llm = LLM(**model_kwargs, max_num_seqs=max_num_seqs, skip_tokenizer_init=True)
+        self.llm = LLM(**model_kwargs, max_num_seqs=max_num_seqs, skip_tokenizer_init=True,
+                       enable_prefix_caching=prefix_caching)
         self.device = self.llm.llm_engine.device
 
     def run(self, prompts: list[list[int]], out_lens: list[int], temperature: float) -> EngineResult:
         params = [SamplingParams(temperature=temperature, max_tokens=n, ignore_eos=True)
                   for n in out_lens]
+        engine = self.llm.llm_engine
+        engine.reset_prefix_cache()   # every run starts cold: runs are comparable
+        stats = engine.prefix_cache_stats
+        queries, hits = stats.queries, stats.hits
         start = time.perf_counter()
         outs = self.llm.generate([{"prompt_token_ids": p} for p in prompts], params,
                                  use_tqdm=False)
@@ -88,8 +99,8 @@ class _OurEngine:
         seconds = time.perf_counter() - start
         ttfts = [o.metrics.ttft for o in outs]
         tpots = [t for o in outs if (t := o.metrics.tpot(len(o.outputs[0].token_ids))) is not None]
-        engine = self.llm.llm_engine
         runner = engine.runner
+        looked_up = stats.queries - queries
         return EngineResult(
             self.name, seconds, sum(len(o.outputs[0].token_ids) for o in outs),
             ttft_p50=_percentile(ttfts, 50), ttft_p99=_percentile(ttfts, 99),
@@ -98,7 +109,22 @@ class _OurEngine:
             max_concurrent_seqs=engine.peak_num_running,
             kv_blocks=engine.kv_cache_manager.num_blocks,
             kv_blocks_peak=engine.peak_blocks_used,
-            num_preemptions=engine.scheduler.num_preemptions)
+            num_preemptions=engine.scheduler.num_preemptions,
+            prefix_cache_hit_rate=(stats.hits - hits) / looked_up if looked_up else None)
+
+    def expected_hit_rate(self, workload: Workload, prompts: list[list[int]]) -> float | None:
+        """The hit rate the caching rule predicts for the shared-prefix workload (equal prompt
+        lengths, a cache that holds the prefix): the prompts admitted in the first step all
+        miss (a block is cached only after the step that computes it), every later one finds
+        ``min(P // B, (L - 1) // B) * B`` tokens."""
+        if self.name != "folovllm" or workload.name != "shared-prefix" or workload.range_ratio:
+            return None
+        config = self.llm.llm_engine.config
+        sc, b = config.scheduler_config, config.cache_config.block_size
+        n, length = len(prompts), len(prompts[0])
+        first = min(sc.max_num_seqs, sc.max_num_batched_tokens // length, n)
+        per_prompt = min(workload.prefix_len // b, (length - 1) // b) * b
+        return (n - first) * per_prompt / (n * length)
 
 
 class _HFEngine:
@@ -166,7 +192,7 @@ def run_throughput(model_kwargs: dict[str, Any], workload: Workload,
     results, device, model = [], "", ""
     for name in engines:
         engine = (_HFEngine(model_kwargs, workload.hf_batch_size) if name == "transformers" else
-                  _OurEngine(model_kwargs, workload.num_prompts))
+                  _OurEngine(model_kwargs, workload.num_prompts, name == "folovllm"))
         vocab = _vocab_size(engine)
         prompts, out_lens = workload.requests(vocab)
         warm = [p[:8] for p in prompts[:2]]
@@ -176,6 +202,8 @@ def run_throughput(model_kwargs: dict[str, Any], workload: Workload,
         runs = [engine.run(prompts, out_lens, workload.temperature) for _ in range(workload.repeats)]
         best = min(runs, key=lambda r: r.seconds)
         best.first_pass_seconds = runs[0].seconds
+        if isinstance(engine, _OurEngine):
+            best.expected_prefix_cache_hit_rate = engine.expected_hit_rate(workload, prompts)
         if engine.device.type == "cuda":
             best.peak_memory_bytes = torch.cuda.max_memory_allocated(engine.device)
             device = torch.cuda.get_device_name(engine.device)
@@ -226,6 +254,9 @@ def format_table(result: dict) -> str:
                  if r["engine"] == "transformers"), None)
     if w["name"] == "nanovllm":
         shape = f"{w['num_prompts']} prompts, input and output lengths uniform in [100, 1024]"
+    elif w["name"] == "shared-prefix" and not w["range_ratio"]:
+        shape = (f"{w['num_prompts']} prompts x ({w['prefix_len']} shared + {w['input_len']} "
+                 f"own) input tokens -> {w['output_len']} output tokens")
     elif w["range_ratio"]:
         r = w["range_ratio"]
         shape = (f"{w['num_prompts']} prompts, input {w['input_len']} and output "
@@ -233,7 +264,7 @@ def format_table(result: dict) -> str:
     else:
         shape = (f"{w['num_prompts']} prompts x {w['input_len']} input tokens -> "
                  f"{w['output_len']} output tokens")
-    mode = "greedy" if w["name"] == "random" else "temperature 0.6"
+    mode = "temperature 0.6" if w["name"] == "nanovllm" else "greedy"
     lines = [
         f"Workload `{w['name']}`: {shape} ({mode}, EOS ignored), best of {w['repeats']} runs; "
         f"device `{result['device']}`, torch {result['torch_version']}, {result['date']}.",
@@ -254,5 +285,13 @@ def format_table(result: dict) -> str:
               f"{r['seconds']:.2f} s ({r['first_pass_seconds'] / r['seconds'] - 1:+.1%})."
               for r in passes]
     if passes:
+        lines.append("")
+    hits = [r for r in result["results"] if r.get("prefix_cache_hit_rate") is not None]
+    for r in hits:
+        expected = r.get("expected_prefix_cache_hit_rate")
+        lines.append(f"Prefix cache hit rate of {r['engine']}: {r['prefix_cache_hit_rate']:.1%}"
+                     + ("" if expected is None else f" (the caching rule predicts {expected:.1%})")
+                     + ".")
+    if hits:
         lines.append("")
     return "\n".join(lines)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from folovllm.validation import check_int, fail
 
-ENGINES = ("folovllm", "transformers")
+ENGINES = ("folovllm", "folovllm-no-prefix-cache", "transformers")
 WORKLOADS = ("random", "nanovllm", "shared-prefix", "long-prompt")
 
 

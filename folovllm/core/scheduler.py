@@ -8,10 +8,12 @@ of waiting for a whole batch to drain as a static batch does. That is continuous
 Policy (as in nano-vllm, prefill first): if waiting sequences can be admitted, the step is a
 *prefill* of as many of them as fit, oldest first, under three budgets — ``max_num_seqs`` running
 sequences, ``max_num_batched_tokens`` tokens in the step, and free KV blocks for the whole
-prompt. Otherwise the step *decodes* every running sequence by one token, which needs a new block
+prompt; the leading blocks that the prefix cache already holds (M4) are taken as they are, and
+only the rest of the prompt is computed. Otherwise the step *decodes* every running sequence by one token, which needs a new block
 for each sequence that has just filled its last one. When the blocks run out, the newest running
 sequence is *preempted*: its blocks are freed and it goes back to the head of the queue, to be
-recomputed from its tokens later. M5 replaces the prefill/decode alternation with one token budget.
+recomputed from its tokens later (its blocks stay in the prefix cache until they are evicted, so
+it often resumes from them). M5 replaces the prefill/decode alternation with one token budget.
 
 After the model ran, ``update_from_output`` advances each sequence by what it computed, appends
 the sampled tokens, applies the stop checks and frees the blocks of finished sequences: the
@@ -86,20 +88,26 @@ class Scheduler:
 
     def _admit(self, out: SchedulerOutput) -> bool:
         tokens = 0
+        kv = self.kv_cache_manager
         while self.waiting:
             s = self.waiting[0]
-            num_tokens = s.seq.data.get_len()   # a preempted sequence recomputes its outputs too
+            # a cached prefix needs no computing (M4); a preempted sequence recomputes the rest
+            hits, num_hit = kv.get_computed_blocks(s.seq, s.request.cache_salt)
+            num_new = s.seq.data.get_len() - num_hit
             if len(self.running) >= self.config.max_num_seqs:
                 break
-            if tokens + num_tokens > self.config.max_num_batched_tokens:
+            if tokens + num_new > self.config.max_num_batched_tokens:
                 break
-            if self.kv_cache_manager.allocate_slots(s.seq.seq_id, num_tokens) is None:
+            if kv.allocate_slots(s.seq.seq_id, s.seq.data.get_len(), hits) is None:
                 break
             resumed = s.seq.status == SequenceStatus.PREEMPTED
             s.seq.status = SequenceStatus.RUNNING
+            s.seq.data.num_computed_tokens = num_hit
+            if s.request.num_cached_tokens is None:
+                s.request.num_cached_tokens = num_hit
             self.running.append(self.waiting.popleft())
-            self._add_to_output(out, s, num_tokens, resumed)
-            tokens += num_tokens
+            self._add_to_output(out, s, num_new, resumed)
+            tokens += num_new
         return tokens > 0
     # --8<-- [end:schedule]
 
@@ -134,8 +142,8 @@ class Scheduler:
 
     def _preempt(self, s: ScheduledSeq) -> None:
         """Preemption by recompute: free the blocks, requeue at the head (it is older than
-        anything still waiting), and later prefill all its tokens again."""
-        self.kv_cache_manager.free(s.seq.seq_id)
+        anything still waiting), and later prefill again the tokens the cache no longer has."""
+        self.kv_cache_manager.free(s.seq.seq_id, keep_hashes=True)
         s.seq.status = SequenceStatus.PREEMPTED
         s.seq.data.reset_state_for_recompute()
         self.waiting.appendleft(s)
@@ -181,6 +189,7 @@ class Scheduler:
             if s.seq.is_finished():
                 continue  # its request failed
             s.seq.data.num_computed_tokens += scheduler_output.num_scheduled_tokens[seq_id]
+            self.kv_cache_manager.cache_blocks(s.seq, s.request.cache_salt)
             update = SequenceUpdate(s.request, s.seq, tokens, ro.logprobs.get(seq_id))
             if tokens:
                 s.seq.data.append_token_id(tokens[0], logprob)

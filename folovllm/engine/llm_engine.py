@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from folovllm.config import EngineArgs, EngineConfig
-from folovllm.core.kv_cache_manager import KVCacheManager
+from folovllm.core.kv_cache_manager import KVCacheManager, PrefixCacheStats
 from folovllm.core.scheduler import Scheduler
 from folovllm.engine.output_processor import OutputProcessor
 from folovllm.engine.processor import ProcessedRequest, Processor, PromptType
@@ -67,7 +67,9 @@ class LLMEngine:
         self.extra_eos_ids = sorted(set(generation_eos_ids(mc.model)) - {self.eos_token_id})
         self.runner = ModelRunner(config)  # loads the model, sizes and allocates the KV cache
         num_blocks = self.runner.num_blocks
-        self.kv_cache_manager = KVCacheManager(num_blocks, config.cache_config.block_size)
+        cc = config.cache_config
+        self.kv_cache_manager = KVCacheManager(num_blocks, cc.block_size,
+                                               enable_caching=cc.enable_prefix_caching)
         self.processor = Processor(config, self.tokenizer, self.eos_token_id, self.extra_eos_ids,
                                    num_kv_blocks=num_blocks)
         self.scheduler = Scheduler(config.scheduler_config, self.kv_cache_manager,
@@ -109,7 +111,7 @@ class LLMEngine:
         for _ in range(params.best_of - 1):
             next(self._seq_ids)
         req = Request.create(request_id, processed.prompt, processed.prompt_token_ids, params,
-                             first, self.eos_token_id)
+                             first, self.eos_token_id, cache_salt=processed.cache_salt)
         self.requests[request_id] = req
         self.output_processor.add_request(req)
         self.scheduler.add_request(req)
@@ -122,6 +124,16 @@ class LLMEngine:
             return
         self.scheduler.finish_requests([request_id], SequenceStatus.FINISHED_ABORTED)
         self.output_processor.remove_request(req)
+
+    def reset_prefix_cache(self) -> bool:
+        """Forget every cached block (after a weight update, say); False, changing nothing,
+        while requests hold blocks."""
+        return self.kv_cache_manager.reset_prefix_cache()
+
+    @property
+    def prefix_cache_stats(self) -> PrefixCacheStats:
+        """Prompt tokens looked up in the prefix cache and found there, since the start."""
+        return self.kv_cache_manager.prefix_cache_stats
 
     def has_unfinished_requests(self) -> bool:
         return bool(self.requests)

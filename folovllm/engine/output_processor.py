@@ -145,7 +145,7 @@ class OutputProcessor:
             seqs.sort(key=lambda item: item[1].data.cumulative_logprob, reverse=True)
         completions = [self._completion(index, seq, params) for index, seq in seqs[: params.n]]
         return RequestOutput(req.request_id, req.prompt, req.prompt_token_ids, None, completions,
-                             req.is_finished(), req.metrics, req.error)
+                             req.is_finished(), req.metrics, req.error, req.num_cached_tokens)
 
     def _completion(self, index: int, seq: Sequence, params: SamplingParams) -> CompletionOutput:
         state = self.seq_states[seq.seq_id]

@@ -17,7 +17,8 @@ from typing import Any
 from folovllm.config import EngineConfig
 from folovllm.sampling_params import SamplingParams
 
-# A prompt: text, or a dict with "prompt" (text) or "prompt_token_ids".
+# A prompt: text, or a dict with "prompt" (text) or "prompt_token_ids", and optionally a
+# "cache_salt" string that keeps its prefix-cache entries apart from other tenants' (M4).
 PromptType = str | Mapping[str, Any]
 
 
@@ -29,6 +30,7 @@ class ProcessedRequest:
     prompt: str | None
     prompt_token_ids: list[int]
     params: SamplingParams
+    cache_salt: str | None = None
 
 
 class Processor:
@@ -45,7 +47,16 @@ class Processor:
         """Check ``params`` and ``prompt`` and tokenize; raises ValueError before any work."""
         params = self.check_params(SamplingParams() if params is None else params)
         text, ids = self.process_prompt(prompt)
-        return ProcessedRequest(text, ids, params)
+        return ProcessedRequest(text, ids, params, self._cache_salt(prompt))
+
+    @staticmethod
+    def _cache_salt(prompt: PromptType) -> str | None:
+        """A tenant's ``cache_salt``: its blocks hash differently, so no other tenant's prompt
+        can hit them (nor learn from the speed of a hit what someone else asked)."""
+        salt = prompt.get("cache_salt") if isinstance(prompt, Mapping) else None
+        if salt is not None and (not isinstance(salt, str) or not salt):
+            raise ValueError(f"cache_salt={salt!r} is invalid: must be a non-empty string")
+        return salt
 
     # --8<-- [start:process_prompt]
     def process_prompt(self, prompt: PromptType) -> tuple[str | None, list[int]]:

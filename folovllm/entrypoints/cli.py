@@ -291,7 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--long-len", type=int, default=4096, help="long-prompt: long prompts' length")
     p.add_argument("--long-every", type=int, default=8, help="long-prompt: every n-th is long")
     p.add_argument("--engines", default="folovllm,transformers",
-                   help="comma-separated: folovllm, transformers")
+                   help="comma-separated: folovllm, folovllm-no-prefix-cache, transformers")
     p.add_argument("--hf-batch-size", type=int, default=None,
                    help="static batch size of transformers generate (default: all prompts)")
     p.add_argument("--range-ratio", type=float, default=0.0,

@@ -28,6 +28,10 @@ class LLM:
     def get_tokenizer(self) -> Any:
         return self.llm_engine.tokenizer
 
+    def reset_prefix_cache(self) -> bool:
+        """Forget every cached prompt block; False while requests are running."""
+        return self.llm_engine.reset_prefix_cache()
+
     # --8<-- [start:generate]
     def generate(
         self,
@@ -123,7 +127,9 @@ class LLM:
                     finished[out.request_id] = out
                     out_tokens += sum(len(c.token_ids) for c in out.outputs)
                     elapsed = bar.format_dict["elapsed"] or 1e-9
-                    bar.set_postfix_str(f"{out_tokens / elapsed:.1f} output tok/s", refresh=False)
+                    hit = engine.prefix_cache_stats.hit_rate
+                    bar.set_postfix_str(f"{out_tokens / elapsed:.1f} output tok/s, prefix cache "
+                                        f"hit rate {hit:.1%}", refresh=False)
                     bar.update(1)
 
 

@@ -26,7 +26,7 @@ def test_pool_hands_out_fifo_and_counts_references() -> None:
     assert [b.block_id for b in a] == [0, 1] and all(b.ref_cnt == 1 for b in a)
     assert pool.get_num_free_blocks() == 2
     pool.free_blocks(a[::-1])
-    assert [b.block_id for b in pool.free_block_queue] == [2, 3, 1, 0]  # freed ones go last
+    assert [b.block_id for b in pool.free_block_queue.blocks()] == [2, 3, 1, 0]  # freed go last
     with pytest.raises(RuntimeError, match="freed twice"):
         pool.free_blocks([a[0]])
     with pytest.raises(RuntimeError, match="only 4 are free"):

@@ -36,9 +36,9 @@ def _record_frees(s: Scheduler) -> list[int]:
     kv, freed = s.kv_cache_manager, []
     free = kv.free
 
-    def recording_free(seq_id: int) -> None:
+    def recording_free(seq_id: int, **kwargs) -> None:
         freed.append(seq_id)
-        free(seq_id)
+        free(seq_id, **kwargs)
 
     kv.free = recording_free
     return freed
