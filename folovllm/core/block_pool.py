@@ -84,7 +84,7 @@ class FreeKVCacheBlockQueue:
 class BlockPool:
     """Fixed set of ``num_blocks`` blocks; O(1) allocate, free, cache hit and eviction."""
 
-    def __init__(self, num_blocks: int, enable_caching: bool = True) -> None:
+    def __init__(self, num_blocks: int, enable_caching: bool = False) -> None:
         if num_blocks < 1:
             raise ValueError(f"num_blocks={num_blocks} is invalid: the cache needs at least one block")
         self.num_blocks = num_blocks

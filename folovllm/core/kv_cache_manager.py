@@ -42,7 +42,9 @@ class PrefixCacheStats:
 
 
 class KVCacheManager:
-    def __init__(self, num_blocks: int, block_size: int, enable_caching: bool = True) -> None:
+    def __init__(self, num_blocks: int, block_size: int, enable_caching: bool = False) -> None:
+        """``enable_caching``: the engine passes ``CacheConfig.enable_prefix_caching`` (on by
+        default); a manager built by hand has no prefix cache unless asked, as in M3."""
         self.block_size = block_size
         self.enable_caching = enable_caching
         self.block_pool = BlockPool(num_blocks, enable_caching)

@@ -172,7 +172,7 @@ def test_reset_prefix_cache_is_refused_while_running_and_forgets_when_idle(tiny_
 
 # ---- the block pool itself --------------------------------------------------------------------
 def test_free_queue_is_lru_and_a_hit_leaves_it_from_the_middle() -> None:
-    pool = BlockPool(6)
+    pool = BlockPool(6, enable_caching=True)
     a = pool.get_new_blocks(3)
     pool.free_blocks(list(reversed(a)))            # a sequence frees tail first
     order = [b.block_id for b in pool.free_block_queue.blocks()]
@@ -209,7 +209,7 @@ def test_random_add_grow_free_keeps_every_invariant(ops) -> None:
     """Random admissions (with cache lookups), growth, frees and preemptions on a small pool:
     ref counts equal holders, each hashed block is mapped once under its own hash, the free
     queue holds exactly the unreferenced blocks, and a held block is never evicted."""
-    kv = KVCacheManager(num_blocks=12, block_size=B)
+    kv = KVCacheManager(num_blocks=12, block_size=B, enable_caching=True)
     live: dict[int, Sequence] = {}
     prefixes = [[1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 3, 4, 9, 9, 9, 9], [5] * 8]
     for op, k, n in ops:

@@ -9,7 +9,7 @@ stand-in for the model marks every allocated token as computed.
 from folovllm.core.kv_cache_manager import KVCacheManager
 from folovllm.sequence import Sequence, SequenceData
 
-kv = KVCacheManager(num_blocks=6, block_size=4)
+kv = KVCacheManager(num_blocks=6, block_size=4, enable_caching=True)
 pool = kv.block_pool
 
 
