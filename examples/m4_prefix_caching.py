@@ -1,6 +1,6 @@
 """M4 example: automatic prefix caching on a shared system prompt.
 
-Four questions share one long system prompt and arrive one after another, as the turns of
+Three questions share one long system prompt and arrive one after another, as the turns of
 different users would. The first computes the whole prompt; each later one finds the system
 prompt's full blocks in the prefix cache and computes only the rest. For each request, watch
 how many prompt tokens came from the cache and its time to first token next to an engine
@@ -15,8 +15,8 @@ from folovllm import LLM, SamplingParams
 SYSTEM = ("You are a patient teacher of computer science. Answer in one short sentence, "
           "use plain words, and give a concrete example when it helps. ") * 4
 QUESTIONS = ["What is a hash function?", "What is a linked list?",
-             "Why do caches evict the least recently used entry?", "What is a prefix?"]
-PARAMS = SamplingParams(temperature=0, max_tokens=12)
+             "Why do caches evict the least recently used entry?"]
+PARAMS = SamplingParams(temperature=0, max_tokens=10)
 
 
 def main() -> None:
