@@ -16,7 +16,7 @@ def seq(seq_id: int, tokens: list[int]) -> Sequence:
 
 
 def run(tail_first: bool) -> tuple[list[int], int]:
-    kv = KVCacheManager(num_blocks=6, block_size=4)
+    kv = KVCacheManager(num_blocks=6, block_size=4, enable_caching=True)
     a, b = seq(0, list(range(1, 13))), seq(1, [90] * 8)
     for s in (a, b):
         kv.allocate_slots(s.seq_id, s.data.get_len())

@@ -57,7 +57,8 @@ prompts = [system + [200 + j] * (10 + 3 * j) for j in range(4)]
 prompts.append(system[:20] + [250] * 30)        # shares only 20 tokens
 prompts.append(list(prompts[0]))                # the first one again
 
-root, kv = Node(), KVCacheManager(num_blocks=64, block_size=16)
+root = Node()
+kv = KVCacheManager(num_blocks=64, block_size=16, enable_caching=True)
 found = []
 for i, prompt in enumerate(prompts):
     radix = match(root, prompt)
