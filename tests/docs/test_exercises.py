@@ -25,7 +25,7 @@ def test_page_has_three_exercises_with_solutions(page: Path) -> None:
 
 
 def test_every_milestone_has_an_exercise_page() -> None:
-    for milestone in ("m0", "m1", "m2", "m3"):
+    for milestone in ("m0", "m1", "m2", "m3", "m4"):
         assert (DOCS / "milestones" / milestone / "exercises.md").is_file()
         assert (DOCS / "milestones" / milestone / "exercises.zh.md").is_file()
 
@@ -60,3 +60,17 @@ def test_m3_answers() -> None:
     assert [_ns("blocks")["kv"].num_blocks_for(n) for n in (16, 17, 33, 48, 49)] == [1, 2, 3, 3, 4]
     assert _ns("block_size")["blocks"] == 1170
     assert _ns("free_order")["kv"].get_block_ids(2) == [3, 2, 1]
+
+
+def test_m4_answers() -> None:
+    rule = _ns("hit_rule")
+    assert rule["measured"] == {(40, 100): 32, (15, 50): 0, (47, 60): 32, (48, 48): 32,
+                                (80, 81): 80}
+    assert all(n == rule["rule"](p, length) for (p, length), n in rule["measured"].items())
+    parent = _ns("parent")
+    assert parent["after_a"] != parent["after_b"]
+    assert all(h != s for h, s in zip(parent["plain"], parent["salted"], strict=True))
+    lru = _ns("lru")
+    assert (lru["tail"], lru["head"]) == (([5, 2], 8), ([5, 0], 0))
+    assert _ns("chat")["cached"] == [0, 48, 80, 112]  # each turn: the last turn's full blocks
+    assert _ns("radix")["found"] == [(0, 0), (70, 64), (70, 64), (70, 64), (20, 16), (80, 64)]
