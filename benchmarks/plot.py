@@ -27,7 +27,8 @@ from matplotlib.figure import Figure  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "docs" / "benchmarks" / "results"
 PLOTS = REPO / "docs" / "benchmarks" / "plots"
-COLORS = {"folovllm": "#3f51b5", "folovllm-m1": "#9fa8da", "transformers": "#ff9800"}
+COLORS = {"folovllm": "#3f51b5", "folovllm-m1": "#9fa8da", "folovllm-no-prefix-cache": "#9fa8da",
+          "transformers": "#ff9800"}
 _STYLE = {
     "svg.hashsalt": "folovllm",   # clip-path and glyph ids from a fixed salt, not a random one
     "svg.fonttype": "path",       # glyphs as outlines: the labels fit the same on every browser

@@ -75,6 +75,18 @@ def _speed_row(what: str, workload: str, result: dict) -> str:
             f"{workload}; {_device(result['device'])}, commit `{result['commit'][:7]}` |")
 
 
+def _prefix_cache_row(result: dict) -> str:
+    """M4: the same engine with the prefix cache on against off, on the shared-prefix workload."""
+    by = {r["engine"]: r for r in result["results"]}
+    on, off = by["folovllm"], by["folovllm-no-prefix-cache"]
+    w = result["workload"]
+    return (f"| prefix caching, end to end | **{off['seconds'] / on['seconds']:.2f}x** "
+            f"| {on['seconds']:.2f} s | {off['seconds']:.2f} s (cache off) | {w['num_prompts']} "
+            f"prompts sharing {w['prefix_len']} tokens; TTFT p50 {on['ttft_p50'] * 1e3:.1f} vs "
+            f"{off['ttft_p50'] * 1e3:.1f} ms, hit rate {on['prefix_cache_hit_rate']:.1%}; "
+            f"{_device(result['device'])}, commit `{result['commit'][:7]}` |")
+
+
 def _ladder_row(what: str, ladder: dict) -> str:
     w = ladder["workload"]
     ratios = "<br>".join(f"{r['tag']} {r['folovllm'] / r['transformers']:.2f}x"
@@ -106,6 +118,7 @@ def render_summary(results_dir: Path = RESULTS) -> str:
         f"| {m3['busy_running']:.1f} | {m2['busy_running']:.1f} | M3 blocks against M2 slots, "
         f"nano-vllm, {memory['kv_cache_bytes'] / 2**30:.0f} GiB of KV cache, max_model_len "
         f"{memory['cases'][0]['max_model_len']}; simulated |",
+        _prefix_cache_row(_load(results_dir, "m4-gpu-shared-prefix")),
         _ladder_row("milestone ladder, CPU", _load(results_dir, "ladder-cpu")),
         _ladder_row("milestone ladder, GPU", _load(results_dir, "ladder-gpu")),
     ]

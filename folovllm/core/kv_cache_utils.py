@@ -8,7 +8,7 @@ K/V are identical. Only full blocks are hashed: a partly filled block still chan
 SHA-256 over a fixed byte encoding, as vLLM's default: a user who can choose prompts cannot craft
 a collision that would make another user's request read their K/V. A fast non-cryptographic hash
 (xxhash, Python's ``hash``) is several times cheaper per block but offers no such guarantee; the
-hashing cost is small either way next to the forward pass (measured on the benchmarks page).
+hashing cost is small either way next to the forward pass (the M4 learning notes measure it).
 """
 
 from __future__ import annotations

@@ -34,7 +34,8 @@ class CachedSeqData:
 
     A running sequence gets the blocks allocated to it this step (usually none). A sequence
     resumed after a preemption lost all its blocks: ``block_ids`` then replaces its whole table
-    (``resumed_from_preemption``), and ``num_computed_tokens`` is 0 again.
+    (``resumed_from_preemption``), and ``num_computed_tokens`` starts again from what the prefix
+    cache still holds of it (0 without the cache).
     """
 
     seq_ids: list[int] = field(default_factory=list)

@@ -49,3 +49,28 @@ def test_ttft() -> None:
     assert round(100 * ns["share"], 1) == 8.1
     assert ns["ttft_warm"] < ns["ttft_cold"] / 2
     assert ns["sha"] < ns["per_block"] / 1000 and 2 * ns["fast"] < ns["sha"]
+
+
+def test_the_h200_numbers_the_pages_quote() -> None:
+    """The learning notes and the benchmarks page: about 4x end to end, about 8x TTFT p50, three
+    prompts in the first prefill step, 128 blocks found by each later one, the rule's hit rate;
+    and no slowdown on the nano-vllm workload."""
+    import json
+    from pathlib import Path
+
+    results = Path(__file__).resolve().parents[2] / "docs" / "benchmarks" / "results"
+    sp = json.loads((results / "m4-gpu-shared-prefix.json").read_text())
+    on, off = (next(r for r in sp["results"] if r["engine"] == e)
+               for e in ("folovllm", "folovllm-no-prefix-cache"))
+    assert round(off["seconds"] / on["seconds"]) == 4 and off["seconds"] / on["seconds"] >= 2.5
+    assert round(off["ttft_p50"] / on["ttft_p50"]) == 8 and off["ttft_p50"] / on["ttft_p50"] >= 5
+    w = sp["workload"]
+    length = w["prefix_len"] + w["input_len"]
+    first = 8192 // length
+    assert first == 3 and min(w["prefix_len"] // 16, (length - 1) // 16) == 128
+    n = w["num_prompts"]
+    assert on["prefix_cache_hit_rate"] == on["expected_prefix_cache_hit_rate"] == \
+        (n - first) * 128 * 16 / (n * length)
+    nano = json.loads((results / "m4-gpu-nanovllm.json").read_text())
+    by = {r["engine"]: r["output_tokens_per_s"] for r in nano["results"]}
+    assert by["folovllm"] >= by["folovllm-no-prefix-cache"]
