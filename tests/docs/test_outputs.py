@@ -24,11 +24,6 @@ from tests.docs.docs_tools import (
 )
 
 _PAGES = [p for p in pages() if output_blocks(p) or shown_programs(p)]
-# Included (whole or by section), but wider. Its `model_impl` section is
-# rewritten separately, with the M1 runner's pages.
-_WIDE = {
-    "docs/snippets/m2/interview_engine.py": "the model_impl section is being rewritten",
-}
 WIDTH = 80
 
 
@@ -62,9 +57,8 @@ def test_programs_fit_in_80_columns() -> None:
     """Whole-file programs and the files pages show sections of: no line wider than 80."""
     shown = {s.path for page in pages() for s in shown_programs(page)}
     assert shown <= _included_snippet_programs()
-    assert set(_WIDE) <= _included_snippet_programs(), "an exception that no page includes"
     wide = []
-    for path in sorted(_included_snippet_programs() - set(_WIDE)):
+    for path in sorted(_included_snippet_programs()):
         for number, line in enumerate((REPO / path).read_text(encoding="utf-8").splitlines(), 1):
             if len(line) > WIDTH:
                 wide.append(f"{path}:{number} ({len(line)} columns)")

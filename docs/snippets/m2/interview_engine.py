@@ -1,8 +1,10 @@
-"""M2 interview answers at the engine level: continuous batching end to end against M1's static
-batch, batch invariance, and how close our logits are to transformers'.
+"""M2 interview answers at the engine level: continuous batching end to end
+against M1's static batch, batch invariance, and how close our logits are to
+transformers'.
 
-Uses a tiny random-weight Llama (built in a temporary directory) for the engine and M1's runner,
-and the 135M default model on the CPU for invariance and parity. Takes well under a minute.
+Uses a tiny random-weight Llama (built in a temporary directory) for the engine
+and M1's runner, and the 135M default model on the CPU for invariance and
+parity. Takes well under a minute.
 Run from the repository root: ``python docs/snippets/m2/interview_engine.py``.
 """
 
@@ -67,8 +69,10 @@ assert [len(t) for t in tokens] == [30, 2] and len(forwards) == 30
 assert m1._cache is None  # the batch's cache went with the batch
 # --8<-- [end:static_runner]
 
-# block_size=max_model_len: one block per sequence, i.e. M2's slots (since M3 the cache is paged)
-llm = LLM(device="cpu", max_model_len=256, block_size=256, kv_cache_memory_bytes=64 * 2**20)
+# block_size=max_model_len: one block per sequence, i.e. M2's slots
+# (since M3 the cache is paged)
+llm = LLM(device="cpu", max_model_len=256, block_size=256,
+          kv_cache_memory_bytes=64 * 2**20)
 engine, tok = llm.llm_engine, llm.get_tokenizer()
 kv = engine.kv_cache_manager
 
