@@ -33,6 +33,7 @@ import torch
 
 from folovllm.benchmarks.workload import ENGINES, Workload, check_engines
 from folovllm.sampling_params import SamplingParams
+from folovllm.worker.hf_runner import left_pad
 
 
 @dataclass
@@ -149,12 +150,7 @@ class _HFEngine:
         start = time.perf_counter()
         for i in range(0, len(prompts), size):
             batch, lens = prompts[i:i + size], out_lens[i:i + size]
-            width = max(len(p) for p in batch)
-            ids = torch.full((len(batch), width), self.pad, dtype=torch.long)
-            mask = torch.zeros_like(ids)
-            for row, p in enumerate(batch):  # left padding, as generate expects
-                ids[row, width - len(p):] = torch.tensor(p)
-                mask[row, width - len(p):] = 1
+            ids, mask = left_pad(batch, self.pad)   # as generate expects
             sampling = dict(do_sample=True, temperature=temperature, top_k=0) if temperature \
                 else dict(do_sample=False)
             self.model.generate(ids.to(self.device), attention_mask=mask.to(self.device),

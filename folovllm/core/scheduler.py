@@ -9,11 +9,12 @@ Policy (as in nano-vllm, prefill first): if waiting sequences can be admitted, t
 *prefill* of as many of them as fit, oldest first, under three budgets — ``max_num_seqs`` running
 sequences, ``max_num_batched_tokens`` tokens in the step, and free KV blocks for the whole
 prompt; the leading blocks that the prefix cache already holds (M4) are taken as they are, and
-only the rest of the prompt is computed. Otherwise the step *decodes* every running sequence by one token, which needs a new block
-for each sequence that has just filled its last one. When the blocks run out, the newest running
-sequence is *preempted*: its blocks are freed and it goes back to the head of the queue, to be
-recomputed from its tokens later (its blocks stay in the prefix cache until they are evicted, so
-it often resumes from them). M5 replaces the prefill/decode alternation with one token budget.
+only the rest of the prompt is computed. Otherwise the step *decodes* every running sequence by
+one token, which needs a new block for each sequence that has just filled its last one. When the
+blocks run out, the newest running sequence is *preempted*: its blocks are freed and it goes back
+to the head of the queue, to be recomputed from its tokens later (its blocks stay in the prefix
+cache until they are evicted, so it often resumes from them). M5 replaces the prefill/decode
+alternation with one token budget.
 
 After the model ran, ``update_from_output`` advances each sequence by what it computed, appends
 the sampled tokens, applies the stop checks and frees the blocks of finished sequences: the

@@ -46,12 +46,7 @@ class HFModelRunner:
         to the left-padded input."""
         from transformers import DynamicCache
 
-        width = max(len(p) for p in prompts)
-        ids = torch.full((len(prompts), width), self.pad_token_id, dtype=torch.long)
-        mask = torch.zeros((len(prompts), width), dtype=torch.long)
-        for row, prompt in enumerate(prompts):
-            ids[row, width - len(prompt):] = torch.tensor(prompt)
-            mask[row, width - len(prompt):] = 1
+        ids, mask = left_pad(prompts, self.pad_token_id)
         ids, mask = ids.to(self.device), mask.to(self.device)
         positions = (mask.cumsum(dim=-1) - 1).clamp(min=0)
         self._cache = DynamicCache()
@@ -95,6 +90,20 @@ class HFModelRunner:
         self._cache = self._attention_mask = self._next_position = None
         return outputs
     # --8<-- [end:generate]
+
+
+# --8<-- [start:left_pad]
+def left_pad(prompts: list[list[int]], pad_token_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(input_ids, attention_mask)`` ``[B, T]`` with every prompt right-aligned: the newest
+    token of every row sits in the last column, as a padded batch (and HF ``generate``) needs."""
+    width = max(len(p) for p in prompts)
+    ids = torch.full((len(prompts), width), pad_token_id, dtype=torch.long)
+    mask = torch.zeros((len(prompts), width), dtype=torch.long)
+    for row, prompt in enumerate(prompts):
+        ids[row, width - len(prompt):] = torch.tensor(prompt)
+        mask[row, width - len(prompt):] = 1
+    return ids, mask
+# --8<-- [end:left_pad]
 
 
 def _cache_arg_name(model: torch.nn.Module) -> str:
