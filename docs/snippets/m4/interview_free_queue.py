@@ -4,7 +4,7 @@ recently used), and a cache hit unlinks a block from the middle in O(1)."""
 
 from folovllm.core.block_pool import BlockPool
 
-pool = BlockPool(6)
+pool = BlockPool(6, enable_caching=True)
 q = pool.free_block_queue
 
 

@@ -11,7 +11,7 @@ from folovllm.sequence import Sequence, SequenceData
 
 B = 16
 cached_prompt = list(range(1000, 1100))  # 100 tokens computed earlier
-kv = KVCacheManager(num_blocks=64, block_size=B)
+kv = KVCacheManager(num_blocks=64, block_size=B, enable_caching=True)
 first = Sequence(0, SequenceData(tuple(cached_prompt)))
 kv.allocate_slots(0, 100, [])
 first.data.num_computed_tokens = 100

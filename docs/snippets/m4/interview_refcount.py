@@ -4,7 +4,7 @@ K/V and its hash until the pool hands it out for something else."""
 from folovllm.core.kv_cache_manager import KVCacheManager
 from folovllm.sequence import Sequence, SequenceData
 
-kv = KVCacheManager(num_blocks=6, block_size=4)
+kv = KVCacheManager(num_blocks=6, block_size=4, enable_caching=True)
 pool = kv.block_pool
 
 

@@ -10,7 +10,7 @@ prompt = list(range(1, 14))  # 13 tokens: 3 full blocks and 1 token
 
 
 def hits_after_one_eviction(tail_first: bool) -> tuple[int, int]:
-    kv = KVCacheManager(num_blocks=4, block_size=B)
+    kv = KVCacheManager(num_blocks=4, block_size=B, enable_caching=True)
     seq = Sequence(0, SequenceData(tuple(prompt)))
     kv.allocate_slots(0, len(prompt), [])
     seq.data.num_computed_tokens = len(prompt)

@@ -35,8 +35,8 @@ def check(kv: KVCacheManager) -> None:
 def fuzz(seed: int, pool: type[BlockPool] = BlockPool) -> int:
     """300 random operations on a 12-block cache; returns the hits seen."""
     rng = random.Random(seed)
-    kv, live, hits = KVCacheManager(12, B), {}, 0
-    kv.block_pool = pool(12)
+    kv, live, hits = KVCacheManager(12, B, enable_caching=True), {}, 0
+    kv.block_pool = pool(12, enable_caching=True)
     for seq_id in range(300):
         op = rng.choice(["add", "add", "grow", "free"])
         if op == "add":
