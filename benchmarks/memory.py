@@ -56,8 +56,10 @@ def simulate(prompt_lens: list[int], output_lens: list[int], num_blocks: int, bl
     """Serve every request to its output length; (peak running, mean running over decode
     steps while requests still wait, mean over all decode steps, steps, preemptions)."""
     longest = max(p + n for p, n in zip(prompt_lens, output_lens))
-    sched = Scheduler(SchedulerConfig(max_num_seqs=max_num_seqs,
-                                      max_num_batched_tokens=max_num_batched_tokens),
+    # M3's policy (whole prompts; a step prefills or decodes): every step here samples
+    config = SchedulerConfig(max_num_seqs=max_num_seqs, enable_chunked_prefill=False,
+                             max_num_batched_tokens=max_num_batched_tokens)
+    sched = Scheduler(config,
                       KVCacheManager(num_blocks, block_size), max_model_len=longest)
     for i, (p, n) in enumerate(zip(prompt_lens, output_lens)):
         params = SamplingParams(temperature=0, max_tokens=n, ignore_eos=True)

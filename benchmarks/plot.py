@@ -2,6 +2,8 @@
 
 Each throughput results file (``docs/benchmarks/results/*.json``) becomes a bar chart of output
 tokens per second per engine, and each ladder file a chart of both engines at every milestone tag.
+A throughput file that kept its engines' step timelines also gets ``<name>-timeline.svg``: the
+tokens of every step, decode and prefill, over the run.
 The SVG is written deterministically (a fixed hash salt for element ids, no date and no creator
 string), so ``tests/docs/test_benchmarks.py`` can re-draw every committed chart from its JSON and
 fail if a chart and its numbers ever disagree. Byte-identical output
@@ -28,7 +30,8 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "docs" / "benchmarks" / "results"
 PLOTS = REPO / "docs" / "benchmarks" / "plots"
 COLORS = {"folovllm": "#3f51b5", "folovllm-m1": "#9fa8da", "folovllm-no-prefix-cache": "#9fa8da",
-          "transformers": "#ff9800"}
+          "folovllm-no-chunked-prefill": "#9fa8da", "transformers": "#ff9800"}
+PREFILL, DECODE = "#ff9800", "#3f51b5"
 _STYLE = {
     "svg.hashsalt": "folovllm",   # clip-path and glyph ids from a fixed salt, not a random one
     "svg.fonttype": "path",       # glyphs as outlines: the labels fit the same on every browser
@@ -89,6 +92,33 @@ def render_ladder_svg(ladder: dict, title: str) -> str:
         return _to_svg(fig)
 
 
+def render_timeline_svg(result: dict, title: str) -> str:
+    """One panel per engine with a timeline: the tokens of each step over time, decode tokens
+    below and prefill tokens above. A tall orange step with a flat blue line under it is a
+    prefill that every decoding request waits for."""
+    rows = [r for r in result["results"] if r.get("timeline")]
+    end = max(r["timeline"][-1][0] for r in rows)
+    top = max(p + d for r in rows for _, p, d in r["timeline"])
+    with plt.rc_context(_STYLE):
+        fig, axes = plt.subplots(len(rows), 1, figsize=(7, 1.9 * len(rows) + 0.6), sharex=True,
+                                 squeeze=False)
+        for ax, r in zip(axes[:, 0], rows):
+            t = [0.0] + [s[0] for s in r["timeline"]]          # step i runs from t[i] to t[i+1]
+            decode = [s[2] for s in r["timeline"]] + [0]
+            total = [s[1] + s[2] for s in r["timeline"]] + [0]
+            ax.fill_between(t, 0, decode, step="post", color=DECODE, lw=0, label="decode")
+            ax.fill_between(t, decode, total, step="post", color=PREFILL, lw=0, label="prefill")
+            ax.set_ylim(0, top * 1.1)
+            ax.set_xlim(0, end)
+            ax.set_ylabel("tokens / step")
+            ax.set_title(f"{r['engine']}: budget {r.get('max_num_batched_tokens')} tokens, "
+                         f"ITL p99 {r['itl_p99'] * 1000:.0f} ms", loc="left", fontsize=9)
+        axes[0, 0].legend(loc="upper right", frameon=False, ncols=2)
+        axes[-1, 0].set_xlabel("seconds since the first request")
+        fig.suptitle(f"{title}: {result['device']}, {result['date']}", x=0.02, ha="left")
+        return _to_svg(fig)
+
+
 def draw_all(results_dir: Path = RESULTS, plots_dir: Path = PLOTS) -> list[Path]:
     """Draw ``plots_dir/<name>.svg`` for every throughput or ladder results file (kernel, GEMM
     and memory results are tables only)."""
@@ -102,6 +132,10 @@ def draw_all(results_dir: Path = RESULTS, plots_dir: Path = PLOTS) -> list[Path]
         out = plots_dir / f"{path.stem}.svg"
         out.write_text(draw(data, path.stem))
         written.append(out)
+        if any(r.get("timeline") for r in data.get("results", [])):
+            out = plots_dir / f"{path.stem}-timeline.svg"
+            out.write_text(render_timeline_svg(data, path.stem))
+            written.append(out)
     return written
 
 

@@ -240,13 +240,18 @@ class CacheConfig:
 class SchedulerConfig:
     """How many sequences and tokens one step may process.
 
-    ``max_num_batched_tokens=None`` is resolved by ``EngineConfig``: without chunked prefill one
-    step must be able to hold a whole prompt, so the default is ``max(max_model_len, 8192)``.
+    ``max_num_batched_tokens`` is the step's token budget, the one knob between latency (a small
+    step ends soon, so decodes stream evenly) and throughput (a big step keeps the device busy).
+    ``None`` is resolved by ``EngineConfig``: 8192 with chunked prefill (vLLM's offline
+    default); without it one step must hold a whole prompt, so ``max(max_model_len, 8192)``.
+    ``long_prefill_token_threshold`` caps the chunk one sequence computes in a step (0: no cap
+    but the budget), so that a long prompt leaves room for other prompts' chunks.
     """
 
     max_num_seqs: int = 256
     max_num_batched_tokens: int | None = None
-    enable_chunked_prefill: bool = False
+    enable_chunked_prefill: bool = True
+    long_prefill_token_threshold: int = 0
     policy: str = "fcfs"
 
     def __post_init__(self) -> None:
@@ -254,6 +259,11 @@ class SchedulerConfig:
         if self.max_num_batched_tokens is not None:
             check_int("max_num_batched_tokens", self.max_num_batched_tokens, 1)
         check_bool("enable_chunked_prefill", self.enable_chunked_prefill)
+        check_int("long_prefill_token_threshold", self.long_prefill_token_threshold, 0)
+        if self.long_prefill_token_threshold and not self.enable_chunked_prefill:
+            raise fail("long_prefill_token_threshold", self.long_prefill_token_threshold,
+                       "it caps prompt chunks, so it needs enable_chunked_prefill=True; "
+                       "leave it 0 or turn chunked prefill on")
         check_choice("policy", self.policy, SCHEDULER_POLICIES)
 
 
@@ -283,7 +293,8 @@ class EngineConfig:
     def __post_init__(self) -> None:
         m, s = self.model_config, self.scheduler_config
         if s.max_num_batched_tokens is None:
-            s.max_num_batched_tokens = max(m.max_model_len, 8192)
+            s.max_num_batched_tokens = (8192 if s.enable_chunked_prefill
+                                        else max(m.max_model_len, 8192))
         if s.max_num_batched_tokens < s.max_num_seqs:
             raise ValueError(
                 f"max_num_batched_tokens={s.max_num_batched_tokens} is invalid: a decode step "
@@ -292,8 +303,7 @@ class EngineConfig:
             raise ValueError(
                 f"max_num_batched_tokens={s.max_num_batched_tokens} is invalid: without chunked "
                 f"prefill it must be >= max_model_len={m.max_model_len} so that one step can hold "
-                "a whole prompt; raise it or lower max_model_len (chunked prefill, which lifts this "
-                "rule, arrives in M5)"
+                "a whole prompt; raise it, lower max_model_len, or turn chunked prefill on"
             )
 
     @property

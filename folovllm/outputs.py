@@ -35,6 +35,18 @@ class RequestMetrics:
     first_scheduled_time: float | None = None
     first_token_time: float | None = None
     finished_time: float | None = None
+    last_token_time: float | None = None
+    # the wait between consecutive steps that gave it tokens: a long prefill in the batch shows
+    # up here as one long gap, which a mean (TPOT) would spread thin
+    inter_token_latencies: list[float] = field(default_factory=list)
+
+    def record_token(self, now: float) -> None:
+        """A step that ends at ``now`` gave the request new tokens."""
+        if self.first_token_time is None:
+            self.first_token_time = now
+        elif now > self.last_token_time:   # several sequences of one request: one gap a step
+            self.inter_token_latencies.append(now - self.last_token_time)
+        self.last_token_time = now
 
     @property
     def ttft(self) -> float | None:

@@ -1,8 +1,9 @@
 """Driving the scheduler through its real interface, without a model.
 
-A step is ``schedule()``, then a ``ModelRunnerOutput`` that gives every scheduled sequence one
-sampled token (in M3 every scheduled sequence reaches the end of its tokens, so every one
-samples), fed to ``update_from_output``: the one place where sequence state changes.
+A step is ``schedule()``, then a ``ModelRunnerOutput`` that gives one sampled token to every
+scheduled sequence whose step reaches the end of its tokens (as the runner does: a prompt chunk
+that ends inside the prompt samples nothing), fed to ``update_from_output``: the one place where
+sequence state changes.
 """
 
 from __future__ import annotations
@@ -33,11 +34,15 @@ def make_request(prompt_len: int, best_of: int = 1) -> Request:
 
 
 def make_scheduler(seqs: int = 4, tokens: int = 100, blocks: int = 64,
-                   block_size: int = 16, caching: bool = False) -> Scheduler:
+                   block_size: int = 16, caching: bool = False, chunked: bool = True,
+                   threshold: int = 0) -> Scheduler:
     """A scheduler without the prefix cache unless asked: these prompts all share their head
-    (``1..n``), and the M2/M3 tests count the tokens of whole prefills."""
-    return Scheduler(SchedulerConfig(max_num_seqs=seqs, max_num_batched_tokens=tokens),
-                     KVCacheManager(blocks, block_size, enable_caching=caching), MAX_MODEL_LEN)
+    (``1..n``), and the M2/M3 tests count the tokens of whole prefills. ``chunked=False`` is
+    M2-M4's alternation of prefill and decode steps, which their tests pin down."""
+    config = SchedulerConfig(max_num_seqs=seqs, max_num_batched_tokens=tokens,
+                             enable_chunked_prefill=chunked, long_prefill_token_threshold=threshold)
+    return Scheduler(config, KVCacheManager(blocks, block_size, enable_caching=caching),
+                     MAX_MODEL_LEN)
 
 
 def scheduled_ids(out: SchedulerOutput) -> list[int]:
@@ -45,18 +50,23 @@ def scheduled_ids(out: SchedulerOutput) -> list[int]:
     return list(out.num_scheduled_tokens)
 
 
-def runner_output(out: SchedulerOutput,
+def runner_output(s: Scheduler, out: SchedulerOutput,
                   token: Callable[[int], int] = lambda seq_id: TOKEN) -> ModelRunnerOutput:
-    """What a runner answers: one token per scheduled sequence, ``token(seq_id)``."""
+    """What a runner answers: ``[token(seq_id)]`` for each scheduled sequence that reaches the
+    end of its tokens, ``[]`` for a prompt chunk that ends inside its prompt."""
     ids = scheduled_ids(out)
-    return ModelRunnerOutput(ids, [[token(i)] for i in ids], [0.0] * len(ids))
+    seqs = {x.seq.seq_id: x.seq for x in s.running}
+    ends = [seqs[i].data.num_computed_tokens + out.num_scheduled_tokens[i] == seqs[i].data.get_len()
+            for i in ids]
+    return ModelRunnerOutput(ids, [[token(i)] if end else [] for i, end in zip(ids, ends)],
+                             [0.0] * len(ids))
 
 
 def step(s: Scheduler, token: Callable[[int], int] = lambda seq_id: TOKEN
          ) -> tuple[SchedulerOutput, list[SequenceUpdate]]:
     """One engine step without a model: schedule, sample ``token(seq_id)``, apply."""
     out = s.schedule()
-    return out, s.update_from_output(out, runner_output(out, token))
+    return out, s.update_from_output(out, runner_output(s, out, token))
 
 
 def finish_with_eos(*seqs: Sequence) -> Callable[[int], int]:

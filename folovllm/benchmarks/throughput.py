@@ -4,6 +4,10 @@ Engines:
 - ``folovllm``: our engine as it stands (own model code, continuous batching, paged KV cache,
   prefix caching);
 - ``folovllm-no-prefix-cache``: the same with ``enable_prefix_caching=False`` (M4's baseline);
+- ``folovllm-no-chunked-prefill``: the same with ``enable_chunked_prefill=False`` (M5's
+  baseline: whole prompts, and a step prefills or decodes); its token budget is raised to
+  ``max_model_len`` when it is smaller, since a step must hold a whole prompt, and it takes no
+  ``long_prefill_token_threshold``;
 - ``transformers``: HF ``generate`` on static batches of ``hf_batch_size`` prompts.
 
 (An earlier milestone's engine is measured from its tag: ``python -m benchmarks.ladder``.)
@@ -32,7 +36,9 @@ from typing import Any
 import torch
 
 from folovllm.benchmarks.workload import ENGINES, Workload, check_engines
-from folovllm.sampling_params import SamplingParams
+from folovllm.core.kv_cache_manager import cdiv
+from folovllm.outputs import RequestOutput
+from folovllm.sampling_params import RequestOutputKind, SamplingParams
 from folovllm.worker.hf_runner import left_pad
 
 
@@ -57,6 +63,12 @@ class EngineResult:
     # and what the shared-prefix workload should give by the caching rule
     prefix_cache_hit_rate: float | None = None
     expected_prefix_cache_hit_rate: float | None = None
+    # the longest waits between two tokens of a request (a prefill that stalls the decodes)
+    itl_p50: float | None = None
+    itl_p99: float | None = None
+    max_num_batched_tokens: int | None = None   # the step's token budget
+    # per step of the best run, when asked: [seconds since start, prefill tokens, decode tokens]
+    timeline: list[list[float]] | None = None
 
     @property
     def output_tokens_per_s(self) -> float:
@@ -77,35 +89,48 @@ def _sync(device: torch.device) -> None:
 
 class _OurEngine:
     def __init__(self, model_kwargs: dict[str, Any], max_num_seqs: int,
-                 prefix_caching: bool = True) -> None:
+                 name: str = "folovllm", timeline: bool = False) -> None:
+        from folovllm.config import EngineArgs
         from folovllm.entrypoints.llm import LLM
 
-        self.name = "folovllm" if prefix_caching else "folovllm-no-prefix-cache"
+        self.name, self.timeline = name, timeline
+        kwargs = {"max_num_seqs": max_num_seqs, **model_kwargs,
+                  "enable_prefix_caching": name != "folovllm-no-prefix-cache"}
+        if name == "folovllm-no-chunked-prefill":   # no chunks: no cap on them either
+            kwargs["enable_chunked_prefill"] = False
+            kwargs.pop("long_prefill_token_threshold", None)
+            config = EngineArgs.from_kwargs(**{**kwargs, "max_num_batched_tokens": None}
+                                            ).create_engine_config()
+            kwargs["max_num_batched_tokens"] = max(  # a step must hold a whole prompt
+                kwargs.get("max_num_batched_tokens") or 0,
+                config.scheduler_config.max_num_batched_tokens)
         # token ids in and out: no tokenizer needed, so a bare config.json (dummy weights) works
-        self.llm = LLM(**model_kwargs, max_num_seqs=max_num_seqs, skip_tokenizer_init=True,
-                       enable_prefix_caching=prefix_caching)
+        self.llm = LLM(**kwargs, skip_tokenizer_init=True)
         self.device = self.llm.llm_engine.device
 
     def run(self, prompts: list[list[int]], out_lens: list[int], temperature: float) -> EngineResult:
-        params = [SamplingParams(temperature=temperature, max_tokens=n, ignore_eos=True)
-                  for n in out_lens]
+        params = [SamplingParams(temperature=temperature, max_tokens=n, ignore_eos=True,
+                                 output_kind=RequestOutputKind.FINAL_ONLY) for n in out_lens]
         engine = self.llm.llm_engine
         engine.reset_prefix_cache()   # every run starts cold: runs are comparable
         stats = engine.prefix_cache_stats
         queries, hits = stats.queries, stats.hits
         start = time.perf_counter()
-        outs = self.llm.generate([{"prompt_token_ids": p} for p in prompts], params,
-                                 use_tqdm=False)
+        outs, timeline = self._generate(prompts, params, start)
         _sync(self.device)
         seconds = time.perf_counter() - start
         ttfts = [o.metrics.ttft for o in outs]
         tpots = [t for o in outs if (t := o.metrics.tpot(len(o.outputs[0].token_ids))) is not None]
+        itls = [t for o in outs for t in o.metrics.inter_token_latencies]
         runner = engine.runner
         looked_up = stats.queries - queries
         return EngineResult(
             self.name, seconds, sum(len(o.outputs[0].token_ids) for o in outs),
             ttft_p50=_percentile(ttfts, 50), ttft_p99=_percentile(ttfts, 99),
             tpot_p50=_percentile(tpots, 50), tpot_p99=_percentile(tpots, 99),
+            itl_p50=_percentile(itls, 50), itl_p99=_percentile(itls, 99),
+            max_num_batched_tokens=engine.config.scheduler_config.max_num_batched_tokens,
+            timeline=timeline if self.timeline else None,
             kv_cache_bytes=runner.kv_cache_bytes,
             max_concurrent_seqs=engine.peak_num_running,
             kv_blocks=engine.kv_cache_manager.num_blocks,
@@ -113,17 +138,32 @@ class _OurEngine:
             num_preemptions=engine.scheduler.num_preemptions,
             prefix_cache_hit_rate=(stats.hits - hits) / looked_up if looked_up else None)
 
+    def _generate(self, prompts: list[list[int]], params: list[SamplingParams], start: float
+                  ) -> tuple[list[RequestOutput], list[list[float]]]:
+        """``LLM.generate``'s loop, also noting how each step split its tokens."""
+        engine, finished, timeline = self.llm.llm_engine, {}, []
+        ids = [engine.add_request({"prompt_token_ids": p}, sp) for p, sp in zip(prompts, params)]
+        while engine.has_unfinished_requests():
+            finished.update((o.request_id, o) for o in engine.step() if o.finished)
+            stats = engine.last_step_stats
+            timeline.append([round(time.perf_counter() - start, 5), stats.num_prefill_tokens,
+                             stats.num_decode_tokens])
+        return [finished[i] for i in ids], timeline
+
     def expected_hit_rate(self, workload: Workload, prompts: list[list[int]]) -> float | None:
         """The hit rate the caching rule predicts for the shared-prefix workload (equal prompt
         lengths, a cache that holds the prefix): the prompts admitted in the first step all
         miss (a block is cached only after the step that computes it), every later one finds
-        ``min(P // B, (L - 1) // B) * B`` tokens."""
+        ``min(P // B, (L - 1) // B) * B`` tokens. The first step admits the prompts that fit
+        its token budget, and with chunked prefill a first chunk of one more."""
         if self.name != "folovllm" or workload.name != "shared-prefix" or workload.range_ratio:
             return None
         config = self.llm.llm_engine.config
         sc, b = config.scheduler_config, config.cache_config.block_size
         n, length = len(prompts), len(prompts[0])
-        first = min(sc.max_num_seqs, sc.max_num_batched_tokens // length, n)
+        fit = (cdiv(sc.max_num_batched_tokens, length) if sc.enable_chunked_prefill
+               else sc.max_num_batched_tokens // length)
+        first = min(sc.max_num_seqs, fit, n)
         per_prompt = min(workload.prefix_len // b, (length - 1) // b) * b
         return (n - first) * per_prompt / (n * length)
 
@@ -182,13 +222,15 @@ class BenchResult:
 
 # --8<-- [start:run_throughput]
 def run_throughput(model_kwargs: dict[str, Any], workload: Workload,
-                   engines: tuple[str, ...] = ENGINES, command: str = "") -> BenchResult:
-    """Run ``workload`` through each engine in turn; ``model_kwargs`` as for ``LLM``."""
+                   engines: tuple[str, ...] = ENGINES, command: str = "",
+                   timeline: bool = False) -> BenchResult:
+    """Run ``workload`` through each engine in turn; ``model_kwargs`` as for ``LLM``.
+    ``timeline``: keep each engine's per-step token split of its best run."""
     check_engines(engines)
     results, device, model = [], "", ""
     for name in engines:
         engine = (_HFEngine(model_kwargs, workload.hf_batch_size) if name == "transformers" else
-                  _OurEngine(model_kwargs, workload.num_prompts, name == "folovllm"))
+                  _OurEngine(model_kwargs, workload.num_prompts, name, timeline))
         vocab = _vocab_size(engine)
         prompts, out_lens = workload.requests(vocab)
         warm = [p[:8] for p in prompts[:2]]
@@ -253,6 +295,9 @@ def format_table(result: dict) -> str:
     elif w["name"] == "shared-prefix" and not w["range_ratio"]:
         shape = (f"{w['num_prompts']} prompts x ({w['prefix_len']} shared + {w['input_len']} "
                  f"own) input tokens -> {w['output_len']} output tokens")
+    elif w["name"] == "long-prompt":
+        shape = (f"{w['num_prompts']} prompts, every {w['long_every']}th of {w['long_len']} "
+                 f"input tokens, the others {w['input_len']}, -> {w['output_len']} output tokens")
     elif w["range_ratio"]:
         r = w["range_ratio"]
         shape = (f"{w['num_prompts']} prompts, input {w['input_len']} and output "
@@ -282,6 +327,7 @@ def format_table(result: dict) -> str:
               for r in passes]
     if passes:
         lines.append("")
+    lines += _latency_table(result["results"])
     hits = [r for r in result["results"] if r.get("prefix_cache_hit_rate") is not None]
     for r in hits:
         expected = r.get("expected_prefix_cache_hit_rate")
@@ -291,3 +337,18 @@ def format_table(result: dict) -> str:
     if hits:
         lines.append("")
     return "\n".join(lines)
+
+
+def _latency_table(results: list[dict]) -> list[str]:
+    """The decode latencies a long prefill hurts, for results that measured the gaps between
+    tokens (none for ``transformers``, whose ``generate`` returns all tokens at once)."""
+    rows = [r for r in results if r.get("itl_p99") is not None]
+    if not rows:
+        return []
+    lines = ["| engine | token budget | TPOT p50 (ms) | TPOT p99 (ms) | ITL p50 (ms) "
+             "| ITL p99 (ms) | TTFT p99 (ms) |", "|---|---:|---:|---:|---:|---:|---:|"]
+    lines += [f"| {r['engine']} | {r.get('max_num_batched_tokens') or '-'} | "
+              f"{_fmt(r.get('tpot_p50'), 1000)} | {_fmt(r.get('tpot_p99'), 1000)} | "
+              f"{_fmt(r.get('itl_p50'), 1000)} | {_fmt(r.get('itl_p99'), 1000)} | "
+              f"{_fmt(r.get('ttft_p99'), 1000)} |" for r in rows]
+    return lines + [""]

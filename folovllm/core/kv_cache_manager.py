@@ -93,14 +93,17 @@ class KVCacheManager:
 
     # --8<-- [start:allocate_slots]
     def allocate_slots(self, seq_id: int, num_tokens: int,
-                       computed_blocks: list[KVCacheBlock] | None = None) -> list[int] | None:
+                       computed_blocks: list[KVCacheBlock] | None = None,
+                       num_lookup_tokens: int | None = None) -> list[int] | None:
         """Make room for the sequence's first ``num_tokens`` tokens; returns the ids of the
         blocks this added, or None, allocating nothing, when too few are free.
 
         At admission ``computed_blocks`` are its cache hits: they become the head of its block
         table, and the ones nobody holds leave the free queue (they count against the free
-        blocks, like new ones). A decode asks for one more token, which needs a new block only
-        when the sequence has just filled its last one.
+        blocks, like new ones); the hit rate counts ``num_lookup_tokens`` looked up (default
+        ``num_tokens``; a first chunk of a prompt (M5) looked up the whole prompt). A decode
+        asks for one more token, which needs a new block only when the sequence has just
+        filled its last one; a prompt chunk asks for the blocks up to the chunk's end.
         """
         computed = computed_blocks or []
         held = len(self.seq_to_blocks.get(seq_id, ()))
@@ -109,7 +112,7 @@ class KVCacheManager:
         if missing + evictable > self.block_pool.get_num_free_blocks():
             return None
         if computed_blocks is not None:   # an admission: count the prefix-cache lookup
-            self.prefix_cache_stats.queries += num_tokens
+            self.prefix_cache_stats.queries += num_lookup_tokens or num_tokens
             self.prefix_cache_stats.hits += len(computed) * self.block_size
         self.block_pool.touch(computed)
         new = computed + self.block_pool.get_new_blocks(missing)

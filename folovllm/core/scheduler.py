@@ -5,16 +5,20 @@ Every step it decides again (that is what "iteration-level" means): a sequence t
 the last step has already given back its KV blocks, and a waiting one can take them now, instead
 of waiting for a whole batch to drain as a static batch does. That is continuous batching.
 
-Policy (as in nano-vllm, prefill first): if waiting sequences can be admitted, the step is a
-*prefill* of as many of them as fit, oldest first, under three budgets — ``max_num_seqs`` running
-sequences, ``max_num_batched_tokens`` tokens in the step, and free KV blocks for the whole
-prompt; the leading blocks that the prefix cache already holds (M4) are taken as they are, and
-only the rest of the prompt is computed. Otherwise the step *decodes* every running sequence by
-one token, which needs a new block for each sequence that has just filled its last one. When the
-blocks run out, the newest running sequence is *preempted*: its blocks are freed and it goes back
-to the head of the queue, to be recomputed from its tokens later (its blocks stay in the prefix
-cache until they are evicted, so it often resumes from them). M5 replaces the prefill/decode
-alternation with one token budget.
+Policy (vLLM v1, chunked prefill): a step has one budget of ``max_num_batched_tokens`` tokens
+and no phases. Running sequences are served first, oldest first: a decoding sequence takes one
+token, a sequence part-way through its prompt its next chunk. Waiting sequences are then
+admitted, oldest first, with chunks of what budget is left, within ``max_num_seqs`` and the free
+KV blocks; the leading blocks the prefix cache already holds (M4) are taken as they are, and
+only the rest of the prompt is computed. ``long_prefill_token_threshold`` caps one sequence's
+chunk, so that one long prompt cannot take a whole step. When the blocks run out, the newest
+running sequence is *preempted*: its blocks are freed and it goes back to the head of the queue,
+to be recomputed from its tokens later (its blocks stay in the prefix cache until they are
+evicted, so it often resumes from them); a step that preempted admits nobody.
+
+With ``enable_chunked_prefill=False`` the scheduler keeps M3/M4's alternation, for comparison: a
+step admits whole prompts if any fit (a *prefill* step), and otherwise decodes every running
+sequence by one token.
 
 After the model ran, ``update_from_output`` advances each sequence by what it computed, appends
 the sampled tokens, applies the stop checks and frees the blocks of finished sequences: the
@@ -60,6 +64,18 @@ class SequenceUpdate:
     error: str | None = None
 
 
+@dataclass
+class SchedulerStats:
+    """One step at a glance (vLLM's ``SchedulerStats``): the sequences running and waiting, and
+    the step's tokens split into decodes (one token of a sequence whose prompt is computed) and
+    prefill (prompt chunks, and the tokens a preempted sequence recomputes)."""
+
+    num_running_seqs: int
+    num_waiting_seqs: int
+    num_decode_tokens: int
+    num_prefill_tokens: int
+
+
 class Scheduler:
     def __init__(self, config: SchedulerConfig, kv_cache_manager: KVCacheManager,
                  max_model_len: int) -> None:
@@ -81,52 +97,43 @@ class Scheduler:
         """The next step's work (no sequences when nothing waits or runs)."""
         out = SchedulerOutput([], CachedSeqData(), {}, 0, self._finished_seq_ids)
         self._finished_seq_ids = set()
-        admitted = self._admit(out)
-        if not admitted and self.running:
-            self._schedule_decode(out)
+        budget = self.config.max_num_batched_tokens
+        if not self.config.enable_chunked_prefill:     # M3/M4: a prefill step, else a decode
+            if self._schedule_waiting(out, budget) == budget:
+                self._schedule_running(out, budget)
+        else:                                          # one budget: running first, then new
+            budget, preempted = self._schedule_running(out, budget)
+            if not preempted:
+                self._schedule_waiting(out, budget)
         out.total_num_scheduled_tokens = sum(out.num_scheduled_tokens.values())
         return out
 
-    def _admit(self, out: SchedulerOutput) -> bool:
-        tokens = 0
-        kv = self.kv_cache_manager
-        while self.waiting:
-            s = self.waiting[0]
-            # a cached prefix needs no computing (M4); a preempted sequence recomputes the rest
-            hits, num_hit = kv.get_computed_blocks(s.seq, s.request.cache_salt)
-            num_new = s.seq.data.get_len() - num_hit
-            if len(self.running) >= self.config.max_num_seqs:
-                break
-            if tokens + num_new > self.config.max_num_batched_tokens:
-                break
-            if kv.allocate_slots(s.seq.seq_id, s.seq.data.get_len(), hits) is None:
-                break
-            resumed = s.seq.status == SequenceStatus.PREEMPTED
-            s.seq.status = SequenceStatus.RUNNING
-            s.seq.data.num_computed_tokens = num_hit
-            if s.request.num_cached_tokens is None:
-                s.request.num_cached_tokens = num_hit
-            self.running.append(self.waiting.popleft())
-            self._add_to_output(out, s, num_new, resumed)
-            tokens += num_new
-        return tokens > 0
+    def _chunk(self, seq: Sequence, num_computed: int, budget: int) -> int:
+        """How many of the sequence's uncomputed tokens this step computes: all of them (one,
+        for a decode), capped by ``long_prefill_token_threshold`` and the budget left."""
+        n = seq.data.get_len() - num_computed
+        if self.config.long_prefill_token_threshold:
+            n = min(n, self.config.long_prefill_token_threshold)
+        return min(n, budget)
     # --8<-- [end:schedule]
 
-    # --8<-- [start:decode]
-    def _schedule_decode(self, out: SchedulerOutput) -> None:
-        """One token for every running sequence, oldest first; preempt the newest when the
-        blocks run out.
+    # --8<-- [start:running]
+    def _schedule_running(self, out: SchedulerOutput, budget: int) -> tuple[int, bool]:
+        """Every running sequence its next tokens, oldest first, while budget lasts; preempt
+        the newest when the blocks run out. Returns the budget left and whether it preempted.
 
         Why the newest: under FCFS it has the lowest priority, and the oldest sequence always
         keeps its blocks, so it always progresses. (The newest is not always the cheapest to
         recompute: a sequence that comes back from a preemption is the newest again.)
         """
-        queue, scheduled = deque(self.running), []
-        while queue:
+        queue, scheduled, preempted = deque(self.running), [], False
+        while queue and budget > 0:
             current = queue.popleft()
             seq = current.seq
+            n = self._chunk(seq, seq.data.num_computed_tokens, budget)
             while (new := self.kv_cache_manager.allocate_slots(
-                    seq.seq_id, seq.data.get_len())) is None:
+                    seq.seq_id, seq.data.num_computed_tokens + n)) is None:
+                preempted = True
                 if queue:                       # someone newer holds blocks: take theirs
                     self._preempt(queue.pop())
                 elif scheduled:                 # it is the newest itself
@@ -138,8 +145,10 @@ class Scheduler:
                     break
             else:
                 scheduled.append(current)
-                self._add_to_output(out, current, 1, new_block_ids=new)
-        self.running = scheduled
+                self._add_to_output(out, current, n, new_block_ids=new)
+                budget -= n
+        self.running = scheduled + list(queue)   # the budget may not reach them all
+        return budget, preempted
 
     def _preempt(self, s: ScheduledSeq) -> None:
         """Preemption by recompute: free the blocks, requeue at the head (it is older than
@@ -149,7 +158,33 @@ class Scheduler:
         s.seq.data.reset_state_for_recompute()
         self.waiting.appendleft(s)
         self.num_preemptions += 1
-    # --8<-- [end:decode]
+    # --8<-- [end:running]
+
+    # --8<-- [start:waiting]
+    def _schedule_waiting(self, out: SchedulerOutput, budget: int) -> int:
+        """Admit waiting sequences, oldest first, with what budget is left; returns the budget
+        left. Without chunked prefill only a whole prompt is admitted."""
+        kv = self.kv_cache_manager
+        while self.waiting and budget > 0 and len(self.running) < self.config.max_num_seqs:
+            s = self.waiting[0]
+            # a cached prefix needs no computing (M4); a preempted sequence recomputes the rest
+            hits, num_hit = kv.get_computed_blocks(s.seq, s.request.cache_salt)
+            n = self._chunk(s.seq, num_hit, budget)
+            if not self.config.enable_chunked_prefill and num_hit + n < s.seq.data.get_len():
+                break
+            if kv.allocate_slots(s.seq.seq_id, num_hit + n, hits,
+                                 num_lookup_tokens=s.seq.data.get_len()) is None:
+                break
+            resumed = s.seq.status == SequenceStatus.PREEMPTED
+            s.seq.status = SequenceStatus.RUNNING
+            s.seq.data.num_computed_tokens = num_hit
+            if s.request.num_cached_tokens is None:
+                s.request.num_cached_tokens = num_hit
+            self.running.append(self.waiting.popleft())
+            self._add_to_output(out, s, n, resumed)
+            budget -= n
+        return budget
+    # --8<-- [end:waiting]
 
     def _add_to_output(self, out: SchedulerOutput, s: ScheduledSeq, num_tokens: int,
                        resumed: bool = False, new_block_ids: list[int] | None = None) -> None:
@@ -175,9 +210,10 @@ class Scheduler:
     def update_from_output(self, scheduler_output: SchedulerOutput,
                            runner_output: ModelRunnerOutput) -> list[SequenceUpdate]:
         """Apply a step's results: every scheduled sequence advances by the tokens it computed,
-        gains its sampled token (a sequence whose prompt is not fully computed samples none),
-        and is checked for a stop; finished sequences free their blocks at once, for the very
-        next step to reuse. Requests the runner failed on finish as aborted."""
+        gains its sampled token and is checked for a stop (a prompt chunk that ends inside the
+        prompt samples nothing, and is not reported); finished sequences free their blocks at
+        once, for the very next step to reuse. Requests the runner failed on finish as
+        aborted."""
         updates = [SequenceUpdate(s.request, s.seq) for s in self._capped]
         self._capped = []
         by_id = {s.seq.seq_id: s for s in self.running}
@@ -191,17 +227,25 @@ class Scheduler:
                 continue  # its request failed
             s.seq.data.num_computed_tokens += scheduler_output.num_scheduled_tokens[seq_id]
             self.kv_cache_manager.cache_blocks(s.seq, s.request.cache_salt)
+            if not tokens:
+                continue   # a prompt chunk that ends inside the prompt: nothing to report
             update = SequenceUpdate(s.request, s.seq, tokens, ro.logprobs.get(seq_id))
-            if tokens:
-                s.seq.data.append_token_id(tokens[0], logprob)
-                status, update.stop_reason = check_stop(s.seq, s.request.sampling_params,
-                                                        self.max_model_len)
-                if status is not None:
-                    self._finish(s, status)
+            s.seq.data.append_token_id(tokens[0], logprob)
+            status, update.stop_reason = check_stop(s.seq, s.request.sampling_params,
+                                                    self.max_model_len)
+            if status is not None:
+                self._finish(s, status)
             updates.append(update)
         self.running = [s for s in self.running if not s.seq.is_finished()]
         return updates
     # --8<-- [end:update_from_output]
+
+    def make_stats(self, out: SchedulerOutput) -> SchedulerStats:
+        """The step ``out`` describes; call it after ``schedule`` and before the step is applied."""
+        num_decode = sum(1 for s in self.running if s.seq.seq_id in out.num_scheduled_tokens
+                         and s.seq.data.num_computed_tokens >= s.seq.data.get_prompt_len())
+        return SchedulerStats(len(self.running), len(self.waiting), num_decode,
+                              out.total_num_scheduled_tokens - num_decode)
 
     def finish_requests(self, request_ids: list[str], status: SequenceStatus
                         ) -> list[ScheduledSeq]:

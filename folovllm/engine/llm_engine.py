@@ -6,8 +6,9 @@ loop over ``step`` and is all most users need.
 
 Each step wires three owners together (vLLM v1's engine core and output processor):
 
-1. the ``Scheduler`` picks the sequences (a prefill of newly admitted ones, or a decode of all
-   running ones) and describes them in a plain-data ``SchedulerOutput``;
+1. the ``Scheduler`` picks the sequences and how many tokens each computes (one for a decode, a
+   chunk of a prompt, within one token budget) and describes them in a plain-data
+   ``SchedulerOutput``;
 2. the ``ModelRunner`` runs one forward pass over them, samples, and returns the tokens on the
    host (``ModelRunnerOutput``);
 3. the scheduler applies them (``update_from_output``: tokens, counts, stop checks, freed
@@ -25,7 +26,7 @@ from typing import Any
 
 from folovllm.config import EngineArgs, EngineConfig
 from folovllm.core.kv_cache_manager import KVCacheManager, PrefixCacheStats
-from folovllm.core.scheduler import Scheduler
+from folovllm.core.scheduler import Scheduler, SchedulerStats
 from folovllm.engine.output_processor import OutputProcessor
 from folovllm.engine.processor import ProcessedRequest, Processor, PromptType
 from folovllm.model_executor.loader import load_tokenizer
@@ -48,11 +49,6 @@ def generation_eos_ids(model_dir: str) -> list[int]:
 
 class LLMEngine:
     def __init__(self, config: EngineConfig) -> None:
-        if config.scheduler_config.enable_chunked_prefill:
-            # the config accepts it (its rules are M0's), but without the M5 scheduler a prompt
-            # longer than the token budget could never be scheduled
-            raise ValueError("enable_chunked_prefill=True is not implemented yet (chunked prefill "
-                             "arrives in M5); leave it False")
         self.config = config
         mc = config.model_config
         # skip_tokenizer_init: token ids in, token ids out, no text (benchmarks on a bare
@@ -79,6 +75,7 @@ class LLMEngine:
         # KV blocks in use
         self.peak_num_running = 0
         self.peak_blocks_used = 0
+        self.last_step_stats: SchedulerStats | None = None   # the latest step, at a glance
         self.device = self.runner.device
         self.requests: dict[str, Request] = {}
         self._seq_ids = itertools.count()
@@ -151,6 +148,7 @@ class LLMEngine:
             metrics = self.requests[new.request_id].metrics
             if metrics.first_scheduled_time is None:
                 metrics.first_scheduled_time = now
+        self.last_step_stats = self.scheduler.make_stats(sched)
         kv = self.kv_cache_manager
         self.peak_num_running = max(self.peak_num_running, len(self.scheduler.running))
         self.peak_blocks_used = max(self.peak_blocks_used, kv.num_blocks - kv.num_free_blocks())

@@ -82,8 +82,8 @@ class OutputProcessor:
         """One sequence's new tokens into its text and logprobs; True when a stop string ends
         it while it still runs."""
         params, state = u.request.sampling_params, self.seq_states[u.seq.seq_id]
-        if u.new_token_ids and u.request.metrics.first_token_time is None:
-            u.request.metrics.first_token_time = now
+        if u.new_token_ids:
+            u.request.metrics.record_token(now)
         if u.stop_reason is not None:
             state.stop_reason = u.stop_reason
         stopped_by_token = u.seq.status == SequenceStatus.FINISHED_STOPPED

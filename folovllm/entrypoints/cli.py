@@ -238,6 +238,10 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         check_int("max_model_len", args.max_model_len, 1)
     if args.gpu_memory_utilization is not None:
         check_fraction("gpu_memory_utilization", args.gpu_memory_utilization)
+    for name in ("max_num_seqs", "max_num_batched_tokens"):
+        if getattr(args, name) is not None:
+            check_int(name, getattr(args, name), 1)
+    check_int("long_prefill_token_threshold", args.long_prefill_token_threshold, 0)
     from folovllm.benchmarks.throughput import format_table, run_throughput
 
     _quiet_loading()
@@ -245,9 +249,13 @@ def _cmd_bench(args: argparse.Namespace) -> int:
                         load_format=args.load_format)
     if args.max_model_len is not None:
         model_kwargs["max_model_len"] = args.max_model_len
-    if args.gpu_memory_utilization is not None:
-        model_kwargs["gpu_memory_utilization"] = args.gpu_memory_utilization
-    result = run_throughput(model_kwargs, workload, engines, command=args.command_line).to_dict()
+    for name in ("gpu_memory_utilization", "max_num_seqs", "max_num_batched_tokens"):
+        if getattr(args, name) is not None:
+            model_kwargs[name] = getattr(args, name)
+    if args.long_prefill_token_threshold:
+        model_kwargs["long_prefill_token_threshold"] = args.long_prefill_token_threshold
+    result = run_throughput(model_kwargs, workload, engines, command=args.command_line,
+                            timeline=args.timeline).to_dict()
     report(format_table(result), result, args.output_json)
     return 0
 
@@ -291,7 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--long-len", type=int, default=4096, help="long-prompt: long prompts' length")
     p.add_argument("--long-every", type=int, default=8, help="long-prompt: every n-th is long")
     p.add_argument("--engines", default="folovllm,transformers",
-                   help="comma-separated: folovllm, folovllm-no-prefix-cache, transformers")
+                   help="comma-separated: folovllm, folovllm-no-prefix-cache, "
+                        "folovllm-no-chunked-prefill, transformers")
     p.add_argument("--hf-batch-size", type=int, default=None,
                    help="static batch size of transformers generate (default: all prompts)")
     p.add_argument("--range-ratio", type=float, default=0.0,
@@ -300,6 +309,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="longest sequence (default: the model's own limit)")
     p.add_argument("--gpu-memory-utilization", type=float, default=None,
                    help="fraction of the GPU the engine may use (default: LLM's default)")
+    p.add_argument("--max-num-seqs", type=int, default=None,
+                   help="most sequences running at once (default: all the prompts)")
+    p.add_argument("--max-num-batched-tokens", type=int, default=None,
+                   help="token budget of a step (default: the engine's); the "
+                        "no-chunked-prefill engine gets at least max_model_len")
+    p.add_argument("--long-prefill-token-threshold", type=int, default=0,
+                   help="most prompt tokens of one request in a step (0: no cap)")
+    p.add_argument("--timeline", action="store_true",
+                   help="keep each step's prefill/decode token split in the results")
     p.add_argument("--num-prompts", type=int, default=8, help="requests in the workload")
     p.add_argument("--input-len", type=int, default=128, help="prompt tokens per request")
     p.add_argument("--output-len", type=int, default=128, help="output tokens per request")

@@ -286,6 +286,8 @@ class ModelRunner:
         ids, md, samples = self._prepare_inputs(rows, np.array(counts, dtype=np.int64))
         hidden = self.model(ids, md.positions, md)
         num_logits = int(samples.sum())
+        if not num_logits:   # every sequence stops inside its prompt (M5): nothing to sample
+            return ModelRunnerOutput(seq_ids, [[] for _ in seq_ids], [0.0] * len(seq_ids))
         if md.max_query_len > 1 or num_logits < len(rows):
             hidden = hidden[self._to_step_device("logits_indices", num_logits)]
         sample_rows = rows[samples]

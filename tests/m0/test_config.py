@@ -186,12 +186,40 @@ def test_engine_config_defaults(tiny_model_dirs) -> None:
     assert cfg.kv_cache_dtype == torch.float32
 
 
-def test_token_budget_must_hold_a_prompt(tiny_model_dirs) -> None:
+def test_token_budget_must_hold_a_prompt_without_chunked_prefill(tiny_model_dirs) -> None:
     with pytest.raises(ValueError, match="max_num_batched_tokens=100 .*max_model_len=256"):
-        _engine(tiny_model_dirs["llama"], device="cpu", max_num_batched_tokens=100, max_num_seqs=64)
+        _engine(tiny_model_dirs["llama"], device="cpu", max_num_batched_tokens=100,
+                max_num_seqs=64, enable_chunked_prefill=False)
     cfg = _engine(tiny_model_dirs["llama"], device="cpu", max_num_batched_tokens=100,
-                  enable_chunked_prefill=True, max_num_seqs=64)
+                  max_num_seqs=64)   # chunked prefill (the default) splits longer prompts
     assert cfg.scheduler_config.max_num_batched_tokens == 100
+    assert cfg.scheduler_config.enable_chunked_prefill
+
+
+def test_default_token_budget_depends_on_chunked_prefill() -> None:
+    """8192 with chunking; without it a step must hold a whole prompt of max_model_len."""
+    from types import SimpleNamespace
+
+    from folovllm.config import CacheConfig, EngineConfig, ParallelConfig, SchedulerConfig
+
+    def budget(chunked: bool) -> int:
+        config = EngineConfig(SimpleNamespace(max_model_len=10_000), CacheConfig(),
+                              SchedulerConfig(enable_chunked_prefill=chunked), ParallelConfig())
+        return config.scheduler_config.max_num_batched_tokens
+
+    assert (budget(True), budget(False)) == (8192, 10_000)
+
+
+def test_long_prefill_token_threshold_is_checked(tiny_model_dirs) -> None:
+    llama = tiny_model_dirs["llama"]
+    for bad in (-1, 1.5, True, "8"):
+        with pytest.raises(ValueError, match="long_prefill_token_threshold=.* is invalid"):
+            _engine(llama, device="cpu", long_prefill_token_threshold=bad)
+    with pytest.raises(ValueError, match="needs enable_chunked_prefill=True"):
+        _engine(llama, device="cpu", long_prefill_token_threshold=64,
+                enable_chunked_prefill=False)
+    assert _engine(llama, device="cpu", long_prefill_token_threshold=64
+                   ).scheduler_config.long_prefill_token_threshold == 64
 
 
 def test_settings_of_later_milestones_are_refused_until_they_land(tiny_model_dirs) -> None:

@@ -32,7 +32,12 @@ from tests.sched_helpers import (
     step,
 )
 
-_req, _sched = make_request, make_scheduler
+_req = make_request
+
+
+def _sched(**kwargs) -> Scheduler:
+    """M2's policy, prefill steps and decode steps (M5's chunked prefill is tested in m5)."""
+    return make_scheduler(chunked=False, **kwargs)
 
 
 def _free(s: Scheduler) -> int:

@@ -28,7 +28,9 @@ _req = make_request
 
 
 def _sched(blocks: int, block_size: int = 4, seqs: int = 8, tokens: int = 256) -> Scheduler:
-    return make_scheduler(seqs=seqs, tokens=tokens, blocks=blocks, block_size=block_size)
+    """M3's policy, prefill steps and decode steps (M5's chunked prefill is tested in m5)."""
+    return make_scheduler(seqs=seqs, tokens=tokens, blocks=blocks, block_size=block_size,
+                          chunked=False)
 
 
 def _record_frees(s: Scheduler) -> list[int]:

@@ -339,17 +339,21 @@ def test_bench_shared_prefix_measures_the_hit_rate_the_rule_predicts(tiny_model_
         in capsys.readouterr().out
 
 
-def test_expected_hit_rate_counts_the_first_step_as_misses(tiny_model_dirs) -> None:
+@pytest.mark.parametrize("chunked, first", [(False, 2), (True, 3)])
+def test_expected_hit_rate_counts_the_first_step_as_misses(tiny_model_dirs, chunked,
+                                                            first) -> None:
+    """Two 48-token prompts fit a budget of 100; with chunked prefill the first step also
+    admits a 4-token chunk of a third, which misses too."""
     from folovllm.benchmarks.throughput import _OurEngine
     from folovllm.benchmarks.workload import Workload
 
     w = Workload("shared-prefix", num_prompts=10, prefix_len=40, input_len=8, output_len=2,
                  repeats=1)
     kwargs = {"model": str(tiny_model_dirs["llama"]), "device": "cpu", "max_model_len": 64,
-              "max_num_batched_tokens": 100}   # two 48-token prompts per prefill step
+              "max_num_batched_tokens": 100, "enable_chunked_prefill": chunked}
     engine = _OurEngine(kwargs, w.num_prompts)
     prompts, out_lens = w.requests(384)   # the tiny vocabulary
     result = engine.run(prompts, out_lens, 0.0)
     expected = engine.expected_hit_rate(w, prompts)
-    assert expected == (10 - 2) * 32 / (10 * 48)            # B = 16: two full blocks of 40
+    assert expected == (10 - first) * 32 / (10 * 48)        # B = 16: two full blocks of 40
     assert result.prefix_cache_hit_rate == expected
