@@ -99,11 +99,11 @@ class _OurEngine:
         if name == "folovllm-no-chunked-prefill":   # no chunks: no cap on them either
             kwargs["enable_chunked_prefill"] = False
             kwargs.pop("long_prefill_token_threshold", None)
-            config = EngineArgs.from_kwargs(**{**kwargs, "max_num_batched_tokens": None}
-                                            ).create_engine_config()
-            kwargs["max_num_batched_tokens"] = max(  # a step must hold a whole prompt
-                kwargs.get("max_num_batched_tokens") or 0,
-                config.scheduler_config.max_num_batched_tokens)
+            if kwargs.get("max_num_batched_tokens"):    # a step must hold a whole prompt
+                config = EngineArgs.from_kwargs(**{**kwargs, "max_num_batched_tokens": None}
+                                                ).create_engine_config()
+                kwargs["max_num_batched_tokens"] = max(kwargs["max_num_batched_tokens"],
+                                                       config.model_config.max_model_len)
         # token ids in and out: no tokenizer needed, so a bare config.json (dummy weights) works
         self.llm = LLM(**kwargs, skip_tokenizer_init=True)
         self.device = self.llm.llm_engine.device
@@ -296,7 +296,7 @@ def format_table(result: dict) -> str:
         shape = (f"{w['num_prompts']} prompts x ({w['prefix_len']} shared + {w['input_len']} "
                  f"own) input tokens -> {w['output_len']} output tokens")
     elif w["name"] == "long-prompt":
-        shape = (f"{w['num_prompts']} prompts, every {w['long_every']}th of {w['long_len']} "
+        shape = (f"{w['num_prompts']} prompts, one in {w['long_every']} of {w['long_len']} "
                  f"input tokens, the others {w['input_len']}, -> {w['output_len']} output tokens")
     elif w["range_ratio"]:
         r = w["range_ratio"]
