@@ -27,6 +27,10 @@ class AttentionMetadata:
     after a cached prefix (M4) or a prompt chunk (M5) anything in between. There is no
     prefill/decode flag: the attention layer takes the decode kernel when every query is one
     token long (``max_query_len == 1``), and the varlen path, which serves any mix, otherwise.
+    A step that mixes decodes with longer queries (M5) puts its decodes first (the runner
+    orders them so): ``split_decodes`` describes the two runs apart, and the layer sends the
+    decodes to the decode kernel, which splits long contexts across the GPU, and only the rest
+    to the varlen path.
     """
 
     positions: torch.Tensor          # [T] int64, position of each token in its sequence
@@ -38,4 +42,23 @@ class AttentionMetadata:
     seq_lens_host: list[int]         # the same lengths on the host
     max_query_len: int               # longest q_len in the step
     max_seq_len: int                 # longest seq_len in the step
+    num_decodes: int = 0             # leading sequences with one query each, in a mixed step
+    decodes: AttentionMetadata | None = None    # those sequences alone (set by split_decodes)
+    prefills: AttentionMetadata | None = None   # the rest alone, token offsets from 0
 # --8<-- [end:metadata]
+
+    # --8<-- [start:split_decodes]
+    def split_decodes(self, num_decodes: int) -> AttentionMetadata:
+        """This step with its first ``num_decodes`` sequences (one query each) described apart
+        from the rest; views of the same tensors, made once a step, not once a layer."""
+        n, qsl, lens = num_decodes, self.query_start_loc_host, self.seq_lens_host
+        self.num_decodes = n
+        self.decodes = AttentionMetadata(
+            self.positions[:n], self.slot_mapping[:n], self.seq_lens[:n], self.block_tables[:n],
+            self.query_start_loc[:n + 1], qsl[:n + 1], lens[:n], 1, max(lens[:n]))
+        self.prefills = AttentionMetadata(
+            self.positions[n:], self.slot_mapping[n:], self.seq_lens[n:], self.block_tables[n:],
+            self.query_start_loc[n:] - n, [x - n for x in qsl[n:]], lens[n:],
+            self.max_query_len, max(lens[n:]))
+        return self
+    # --8<-- [end:split_decodes]

@@ -226,6 +226,9 @@ class ModelRunner:
             query_start_loc=self._to_step_device("query_start_loc", n + 1),
             query_start_loc_host=[0, *ends.tolist()], seq_lens_host=seq_lens.tolist(),
             max_query_len=int(num_scheduled.max()), max_seq_len=int(seq_lens.max()))
+        num_decodes = int((num_scheduled == 1).sum())   # first: _execute orders them so
+        if 0 < num_decodes < n:
+            md.split_decodes(num_decodes)
         return self._to_step_device("input_ids", total), md, samples
     # --8<-- [end:prepare_inputs]
 
@@ -280,10 +283,16 @@ class ModelRunner:
                               + [b for ids in so.scheduled_cached_seqs.new_block_ids for b in ids])
 
     def _execute(self, seq_ids: list[int], counts: list[int]) -> ModelRunnerOutput:
-        """Forward, logits of the sampling rows, sampling, and one copy to the host."""
+        """Forward, logits of the sampling rows, sampling, and one copy to the host.
+
+        The one-token queries go first (a stable sort, so the scheduler's order holds within
+        each kind): a step that mixes decodes with prompt chunks then attends in two runs."""
         b = self.input_batch
+        num_scheduled = np.array(counts, dtype=np.int64)
+        order = np.argsort(num_scheduled > 1, kind="stable")
+        seq_ids, num_scheduled = [seq_ids[i] for i in order], num_scheduled[order]
         rows = np.fromiter((b.row_of[i] for i in seq_ids), dtype=np.int64, count=len(seq_ids))
-        ids, md, samples = self._prepare_inputs(rows, np.array(counts, dtype=np.int64))
+        ids, md, samples = self._prepare_inputs(rows, num_scheduled)
         hidden = self.model(ids, md.positions, md)
         num_logits = int(samples.sum())
         if not num_logits:   # every sequence stops inside its prompt (M5): nothing to sample

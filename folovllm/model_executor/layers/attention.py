@@ -31,9 +31,20 @@ class Attention(nn.Module):
         if self.k_cache is None or self.v_cache is None:
             raise RuntimeError("attention layer has no KV cache bound; the model runner binds it")
         self.backend.write_kv(self.k_cache, self.v_cache, k, v, md)
-        if md.max_query_len == 1:  # one query per sequence: the decode kernel
-            out = self.backend.decode_attention(q, self.k_cache, self.v_cache, md, self.scale)
-        else:                      # any mix of query lengths over paged KV
-            out = self.backend.prefill_attention(q, k, v, self.k_cache, self.v_cache, md,
-                                                 self.scale)
+        if md.max_query_len == 1:    # one query per sequence: the decode kernel
+            out = self._decode(q, md)
+        elif md.num_decodes == 0:    # any mix of query lengths over paged KV
+            out = self._varlen(q, k, v, md)
+        else:                        # decodes first (M5): each run to its own kernel
+            n = md.num_decodes
+            out = torch.cat([self._decode(q[:n], md.decodes),
+                             self._varlen(q[n:], k[n:], v[n:], md.prefills)])
         return out.reshape(out.shape[0], -1)
+
+    def _decode(self, q: torch.Tensor, md: AttentionMetadata) -> torch.Tensor:
+        return self.backend.decode_attention(q, self.k_cache, self.v_cache, md, self.scale)
+
+    def _varlen(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                md: AttentionMetadata) -> torch.Tensor:
+        return self.backend.prefill_attention(q, k, v, self.k_cache, self.v_cache, md,
+                                              self.scale)
