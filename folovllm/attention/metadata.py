@@ -50,15 +50,17 @@ class AttentionMetadata:
     # --8<-- [start:split_decodes]
     def split_decodes(self, num_decodes: int) -> AttentionMetadata:
         """This step with its first ``num_decodes`` sequences (one query each) described apart
-        from the rest; views of the same tensors, made once a step, not once a layer."""
+        from the rest, made once a step, not once a layer. The decodes' part views the same
+        tensors; the rest's per-sequence tensors are small copies: a view that starts
+        mid-buffer can be misaligned, and Triton compiles a kernel anew for every alignment."""
         n, qsl, lens = num_decodes, self.query_start_loc_host, self.seq_lens_host
         self.num_decodes = n
         self.decodes = AttentionMetadata(
             self.positions[:n], self.slot_mapping[:n], self.seq_lens[:n], self.block_tables[:n],
             self.query_start_loc[:n + 1], qsl[:n + 1], lens[:n], 1, max(lens[:n]))
         self.prefills = AttentionMetadata(
-            self.positions[n:], self.slot_mapping[n:], self.seq_lens[n:], self.block_tables[n:],
-            self.query_start_loc[n:] - n, [x - n for x in qsl[n:]], lens[n:],
-            self.max_query_len, max(lens[n:]))
+            self.positions[n:], self.slot_mapping[n:], self.seq_lens[n:].clone(),
+            self.block_tables[n:].clone(), self.query_start_loc[n:] - n,
+            [x - n for x in qsl[n:]], lens[n:], self.max_query_len, max(lens[n:]))
         return self
     # --8<-- [end:split_decodes]
