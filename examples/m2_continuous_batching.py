@@ -11,7 +11,9 @@ from folovllm import LLM, SamplingParams
 
 
 def main() -> None:
-    llm = LLM(device="cpu", max_model_len=256, kv_cache_memory_bytes=64 * 2**20)
+    # M2's policy: a step prefills or decodes (M5 made chunked prefill the default)
+    llm = LLM(device="cpu", max_model_len=256, kv_cache_memory_bytes=64 * 2**20,
+              enable_chunked_prefill=False)
     engine = llm.llm_engine
     kv = engine.kv_cache_manager  # since M3: blocks of 16 tokens (M2 reserved a slot of 256)
     print(f"KV cache: {kv.num_blocks} blocks of {kv.block_size} tokens "

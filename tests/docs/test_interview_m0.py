@@ -25,8 +25,9 @@ def test_layers() -> None:
     engine, m, s = ns["engine"], ns["m"], ns["s"]
     assert isinstance(engine.cache_config, CacheConfig)
     assert isinstance(engine.parallel_config, ParallelConfig)
-    # The token budget is derived from the model's length ...
-    assert s.max_num_batched_tokens == max(m.max_model_len, 8192) == 8192
+    # Chunked prefill is on by default, and its default budget is 8192 tokens ...
+    assert s.enable_chunked_prefill and m.max_model_len == 8192
+    assert s.max_num_batched_tokens == 8192
     # ... and without chunked prefill one step must be able to hold a whole prompt.
     assert "must be >= max_model_len=8192" in ns["too_small"]
     assert ns["chunked_budget"] == 4096

@@ -116,6 +116,7 @@ def test_learn_programs() -> None:
 
     ns = run_program("docs/snippets/m0/learn_config_rules.py").namespace
     assert (ns["m"].max_model_len, ns["cfg"].scheduler_config.max_num_batched_tokens) == (8192, 8192)
+    assert ns["s"].enable_chunked_prefill  # the default since M5: budget 8192
     assert (ns["m"].num_attention_heads, ns["m"].num_kv_heads) == (9, 3)
     assert run_program("docs/snippets/m0/learn_config_rules.py").stdout.count("is invalid") == 3
     g = run_program("docs/snippets/m0/learn_params.py").namespace["greedy"]

@@ -276,8 +276,9 @@ assert 256 * 151936 * 4 // 2**20 == 148
 # Without chunked prefill a whole prompt must fit in one step's budget.
 try:
     EngineArgs.from_kwargs(model=str(dirs["llama"]), device="cpu",
-                           max_num_batched_tokens=100,
-                           max_num_seqs=64).create_engine_config()
+                           max_num_batched_tokens=100, max_num_seqs=64,
+                           enable_chunked_prefill=False  # M2's policy
+                           ).create_engine_config()
     raise AssertionError("expected a ValueError")
 except ValueError as e:
     assert "must be >= max_model_len=256" in str(e)

@@ -34,8 +34,11 @@ def request(name: str, prompt_len: int, max_tokens: int) -> Request:
 def scheduler(max_num_seqs: int = 4, max_num_batched_tokens: int = 1000,
               slots: int = 4) -> Scheduler:
     """`slots` KV slots: blocks of MAX_MODEL_LEN tokens, one per sequence."""
+    # M2's policy: a step prefills whole prompts or decodes (M5 made
+    # chunked prefill the default).
     cfg = SchedulerConfig(max_num_seqs=max_num_seqs,
-                          max_num_batched_tokens=max_num_batched_tokens)
+                          max_num_batched_tokens=max_num_batched_tokens,
+                          enable_chunked_prefill=False)
     kv = KVCacheManager(num_blocks=slots, block_size=MAX_MODEL_LEN)
     return Scheduler(cfg, kv, MAX_MODEL_LEN)
 

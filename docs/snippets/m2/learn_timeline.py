@@ -13,7 +13,9 @@ ARRIVES = {"A": 0, "B": 0, "C": 0, "D": 1}  # the step it is added at
 
 def simulate(static: bool) -> dict[str, list[int]]:
     """The steps each request runs in; each one makes a token per step."""
-    config = SchedulerConfig(max_num_seqs=3, max_num_batched_tokens=64)
+    # M2's policy: a step prefills or decodes (M5 made chunking the default)
+    config = SchedulerConfig(max_num_seqs=3, max_num_batched_tokens=64,
+                             enable_chunked_prefill=False)
     slots = KVCacheManager(num_blocks=3, block_size=16)  # 3 one-block slots
     sched = Scheduler(config, slots, max_model_len=16)
     names, held = list(WANTS), []

@@ -49,8 +49,9 @@ def prefill_batches(prompts, static: bool) -> list[int]:
     Static: each batch decodes until it drains before the next is formed.
     Continuous: the steps before the first decode step.
     """
-    sched = Scheduler(
-        SchedulerConfig(max_num_seqs=256, max_num_batched_tokens=8192),
+    sched = Scheduler(  # M2's whole-prompt prefill steps (M5: chunked)
+        SchedulerConfig(max_num_seqs=256, max_num_batched_tokens=8192,
+                        enable_chunked_prefill=False),
         KVCacheManager(num_blocks=256, block_size=2048),  # one slot each
         max_model_len=2048)
     for i, p in enumerate(prompts):

@@ -38,7 +38,9 @@ def request(name: str, prompt_len: int, max_tokens: int = 16,
 
 
 def scheduler(num_blocks: int, block_size: int) -> Scheduler:
-    config = SchedulerConfig(max_num_seqs=8, max_num_batched_tokens=256)
+    # M3's policy: a step prefills or decodes (M5 made chunking the default)
+    config = SchedulerConfig(max_num_seqs=8, max_num_batched_tokens=256,
+                             enable_chunked_prefill=False)
     kv = KVCacheManager(num_blocks=num_blocks, block_size=block_size)
     return Scheduler(config, kv, max_model_len=64)
 

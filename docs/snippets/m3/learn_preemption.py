@@ -20,7 +20,9 @@ from folovllm.sequence import Request, SequenceStatus
 
 def scheduler(num_blocks: int) -> tuple[Scheduler, KVCacheManager]:
     kv = KVCacheManager(num_blocks=num_blocks, block_size=4)
-    config = SchedulerConfig(max_num_seqs=8, max_num_batched_tokens=64)
+    # M3's policy: a step prefills or decodes (M5 made chunking the default)
+    config = SchedulerConfig(max_num_seqs=8, max_num_batched_tokens=64,
+                             enable_chunked_prefill=False)
     return Scheduler(config, kv, max_model_len=64), kv
 
 

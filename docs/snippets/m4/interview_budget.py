@@ -19,7 +19,9 @@ params = SamplingParams(temperature=0, max_tokens=4, ignore_eos=True)
 def steps(caching: bool) -> list[dict[str, int]]:
     """Tokens each request computes in each step, until all have started."""
     kv = KVCacheManager(num_blocks=64, block_size=B, enable_caching=caching)
-    config = SchedulerConfig(max_num_seqs=8, max_num_batched_tokens=48)
+    # M4's policy: a step prefills or decodes (M5 made chunking the default)
+    config = SchedulerConfig(max_num_seqs=8, max_num_batched_tokens=48,
+                             enable_chunked_prefill=False)
     sched = Scheduler(config, kv, max_model_len=64)
     names = {}
     for i in range(4):  # 4 prompts of 40 tokens
