@@ -25,7 +25,7 @@ def test_page_has_three_exercises_with_solutions(page: Path) -> None:
 
 
 def test_every_milestone_has_an_exercise_page() -> None:
-    for milestone in ("m0", "m1", "m2", "m3", "m4"):
+    for milestone in ("m0", "m1", "m2", "m3", "m4", "m5"):
         assert (DOCS / "milestones" / milestone / "exercises.md").is_file()
         assert (DOCS / "milestones" / milestone / "exercises.zh.md").is_file()
 
@@ -74,3 +74,16 @@ def test_m4_answers() -> None:
     assert (lru["tail"], lru["head"]) == (([5, 2], 8), ([5, 0], 0))
     assert _ns("chat")["cached"] == [0, 48, 80, 112]  # each turn: the last turn's full blocks
     assert _ns("radix")["found"] == [(0, 0), (70, 64), (70, 64), (70, 64), (20, 16), (80, 64)]
+
+
+def test_m5_answers() -> None:
+    assert _ns("order")["waits"] == {"Scheduler": 1, "WaitingFirst": 13}   # 16 seqs - 4 chats + 1
+    steps = _ns("steps")
+    assert all(n == steps["rule"](*case) for case, n in steps["measured"].items())
+    assert list(steps["measured"].values()) == [4, 2, 1, 8, 4, 9]
+    prop = _ns("property")
+    assert prop["check"](prop["Scheduler"]) == "100 random cases passed"
+    assert prop["check"](prop["NoCap"]) == "caught: chunk too large"
+    first = _ns("chunk_cap")["first"]
+    assert first[0]["batch"] < min(first[0][f"chat{i}"] for i in range(3))   # the chats wait
+    assert max(first[32][f"chat{i}"] for i in range(3)) <= 1 and first[32]["batch"] == 62
