@@ -25,6 +25,7 @@ class Attention(nn.Module):
         self.v_cache: torch.Tensor | None = None
         self.backend: ModuleType = torch_ref
 
+    # --8<-- [start:forward]
     def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                 md: AttentionMetadata) -> torch.Tensor:
         """``q [T, H, D]``, ``k``/``v`` ``[T, Hk, D]`` -> ``[T, H * D]``."""
@@ -40,6 +41,8 @@ class Attention(nn.Module):
             out = torch.cat([self._decode(q[:n], md.decodes),
                              self._varlen(q[n:], k[n:], v[n:], md.prefills)])
         return out.reshape(out.shape[0], -1)
+
+    # --8<-- [end:forward]
 
     def _decode(self, q: torch.Tensor, md: AttentionMetadata) -> torch.Tensor:
         return self.backend.decode_attention(q, self.k_cache, self.v_cache, md, self.scale)
