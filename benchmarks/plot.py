@@ -94,26 +94,29 @@ def render_ladder_svg(ladder: dict, title: str) -> str:
 
 def render_timeline_svg(result: dict, title: str) -> str:
     """One panel per engine with a timeline: the tokens of each step over time, decode tokens
-    below and prefill tokens above. A tall orange step with a flat blue line under it is a
-    prefill that every decoding request waits for."""
+    below and prefill tokens above, on a log scale (a step holds about a hundred decodes and up
+    to thousands of prompt tokens). A tall orange step with no blue under it is a prefill that
+    every decoding request waits for."""
     rows = [r for r in result["results"] if r.get("timeline")]
     end = max(r["timeline"][-1][0] for r in rows)
     top = max(p + d for r in rows for _, p, d in r["timeline"])
     with plt.rc_context(_STYLE):
-        fig, axes = plt.subplots(len(rows), 1, figsize=(7, 1.9 * len(rows) + 0.6), sharex=True,
+        fig, axes = plt.subplots(len(rows), 1, figsize=(7, 1.9 * len(rows) + 0.8), sharex=True,
                                  squeeze=False)
         for ax, r in zip(axes[:, 0], rows):
             t = [0.0] + [s[0] for s in r["timeline"]]          # step i runs from t[i] to t[i+1]
-            decode = [s[2] for s in r["timeline"]] + [0]
-            total = [s[1] + s[2] for s in r["timeline"]] + [0]
-            ax.fill_between(t, 0, decode, step="post", color=DECODE, lw=0, label="decode")
+            decode = [max(s[2], 1) for s in r["timeline"]] + [1]
+            total = [max(s[1] + s[2], 1) for s in r["timeline"]] + [1]
+            ax.fill_between(t, 1, decode, step="post", color=DECODE, lw=0, label="decode")
             ax.fill_between(t, decode, total, step="post", color=PREFILL, lw=0, label="prefill")
-            ax.set_ylim(0, top * 1.1)
+            ax.set_yscale("log")
+            ax.set_ylim(1, top * 2)
             ax.set_xlim(0, end)
             ax.set_ylabel("tokens / step")
             ax.set_title(f"{r['engine']}: budget {r.get('max_num_batched_tokens')} tokens, "
                          f"ITL p99 {r['itl_p99'] * 1000:.0f} ms", loc="left", fontsize=9)
-        axes[0, 0].legend(loc="upper right", frameon=False, ncols=2)
+        handles, labels = axes[0, 0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="upper right", frameon=False, ncols=2)
         axes[-1, 0].set_xlabel("seconds since the first request")
         fig.suptitle(f"{title}: {result['device']}, {result['date']}", x=0.02, ha="left")
         return _to_svg(fig)

@@ -87,6 +87,20 @@ def _prefix_cache_row(result: dict) -> str:
             f"{_device(result['device'])}, commit `{result['commit'][:7]}` |")
 
 
+def _chunked_prefill_row(what: str, result: dict) -> str:
+    """M5: the same engine with chunked prefill against whole prefills, on the long-prompt
+    workload: the longest waits between tokens, and what the run cost."""
+    by = {r["engine"]: r for r in result["results"]}
+    on, off = by["folovllm"], by["folovllm-no-chunked-prefill"]
+    w = result["workload"]
+    return (f"| {what} | **{off['itl_p99'] / on['itl_p99']:.1f}x lower** "
+            f"| {on['itl_p99'] * 1e3:.1f} ms | {off['itl_p99'] * 1e3:.1f} ms (whole prefills) "
+            f"| {w['num_prompts']} requests, one in {w['long_every']} of {w['long_len']} prompt "
+            f"tokens, budget {on['max_num_batched_tokens']}; TPOT p99 {on['tpot_p99'] * 1e3:.1f} "
+            f"vs {off['tpot_p99'] * 1e3:.1f} ms, {on['seconds']:.2f} vs {off['seconds']:.2f} s; "
+            f"{_device(result['device'])}, commit `{result['commit'][:7]}` |")
+
+
 def _ladder_row(what: str, ladder: dict) -> str:
     w = ladder["workload"]
     ratios = "<br>".join(f"{r['tag']} {r['folovllm'] / r['transformers']:.2f}x"
@@ -119,6 +133,12 @@ def render_summary(results_dir: Path = RESULTS) -> str:
         f"nano-vllm, {memory['kv_cache_bytes'] / 2**30:.0f} GiB of KV cache, max_model_len "
         f"{memory['cases'][0]['max_model_len']}; simulated |",
         _prefix_cache_row(_load(results_dir, "m4-gpu-shared-prefix")),
+        _chunked_prefill_row("chunked prefill, ITL p99 (run 1)",
+                             _load(results_dir, "m5-gpu-long-prompt")),
+        _chunked_prefill_row("chunked prefill, ITL p99 (run 2)",
+                             _load(results_dir, "m5-gpu-long-prompt-2")),
+        _chunked_prefill_row("chunked prefill, ITL p99, CPU",
+                             _load(results_dir, "m5-cpu-long-prompt")),
         _ladder_row("milestone ladder, CPU", _load(results_dir, "ladder-cpu")),
         _ladder_row("milestone ladder, GPU", _load(results_dir, "ladder-gpu")),
     ]

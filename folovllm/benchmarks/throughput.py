@@ -298,6 +298,9 @@ def format_table(result: dict) -> str:
     elif w["name"] == "long-prompt":
         shape = (f"{w['num_prompts']} prompts, one in {w['long_every']} of {w['long_len']} "
                  f"input tokens, the others {w['input_len']}, -> {w['output_len']} output tokens")
+        if w["range_ratio"]:
+            r = w["range_ratio"]
+            shape += f" (the short inputs and all outputs x uniform [{1 - r:g}, {1 + r:g}])"
     elif w["range_ratio"]:
         r = w["range_ratio"]
         shape = (f"{w['num_prompts']} prompts, input {w['input_len']} and output "

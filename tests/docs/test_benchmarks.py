@@ -159,7 +159,7 @@ def _measured_strings() -> set[str]:
             out |= {f"{r['output_tokens_per_s']:.1f}", f"{r['seconds']:.2f}"}
             if base is not None:
                 out.add(f"{r['output_tokens_per_s'] / base:.2f}x")
-            for key in ("ttft_p50", "tpot_p50", "ttft_p99", "tpot_p99"):
+            for key in ("ttft_p50", "tpot_p50", "ttft_p99", "tpot_p99", "itl_p50", "itl_p99"):
                 if r.get(key) is not None:
                     out.add(f"{r[key] * 1000:.1f}")
     for path in _KERNELS:

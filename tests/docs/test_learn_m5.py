@@ -53,3 +53,25 @@ def test_chunks_compose_with_the_prefix_cache_and_preemption() -> None:
     assert "step 4: scheduled {0: 1}, b preempted, 0 computed" in out
     assert ns["resumed_at"] == 12 == 13 // 4 * 4
     assert "step 7: scheduled {1: 6}, b running, 18 computed" in out
+
+
+def test_the_measured_numbers_the_pages_quote() -> None:
+    """The H200 and CPU figures of "The numbers" come from the results files."""
+    import json
+    from pathlib import Path
+
+    results = Path(__file__).resolve().parents[2] / "docs" / "benchmarks" / "results"
+
+    def latencies(name: str) -> list[str]:
+        by = {r["engine"]: r for r in json.loads((results / name).read_text())["results"]}
+        on, off = by["folovllm"], by["folovllm-no-chunked-prefill"]
+        return [f"{r[k] * 1000:.1f}" for k in ("itl_p99", "tpot_p99") for r in (off, on)]
+
+    run1, run2 = latencies("m5-gpu-long-prompt.json"), latencies("m5-gpu-long-prompt-2.json")
+    cpu = latencies("m5-cpu-long-prompt.json")
+    assert run1 == ["84.3", "42.4", "34.2", "32.7"] and run2 == ["84.7", "25.2", "35.9", "20.1"]
+    assert cpu[:2] == ["2537.8", "648.1"]
+    for page in ("learn.md", "learn.zh.md"):
+        text = (Path(__file__).resolve().parents[2] / "docs/milestones/m5" / page).read_text()
+        for n in (*run1, *run2, *cpu[:2]):
+            assert n in text, (page, n)
