@@ -71,6 +71,13 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+
+def head_dim_of(hf_config: Any) -> int:
+    """The one head-size rule, for the cache's shape and the model's layers alike: a config's
+    explicit ``head_dim`` wins (Qwen3's 128 is not 1024 / 16), else hidden size over heads."""
+    return getattr(hf_config, "head_dim", None) or hf_config.hidden_size // \
+        hf_config.num_attention_heads
+
 @dataclass
 class ModelConfig:
     """What runs: the checkpoint, its tokenizer, numeric type and length limit.
@@ -189,8 +196,7 @@ class ModelConfig:
 
     @property
     def head_dim(self) -> int:
-        explicit = getattr(self.hf_config, "head_dim", None)
-        return explicit or self.hf_config.hidden_size // self.num_attention_heads
+        return head_dim_of(self.hf_config)
 
     def kv_cache_bytes_per_token(self, cache_dtype: torch.dtype | None = None) -> int:
         """Bytes of K and V that one token occupies across all layers.

@@ -76,9 +76,10 @@ class ModelRunner:
         """Bytes available for the KV cache.
 
         An explicit ``kv_cache_memory_bytes`` wins. On GPU: ``gpu_memory_utilization`` of the
-        card minus what is already used (weights) and the peak of the largest step — forward
+        card minus what is already used (weights), the peak of the largest step — forward
         pass, logits of ``max_num_seqs`` rows and the sampler's work on them — measured by
-        running one (vLLM's profiling run). On CPU: 4 GiB.
+        running one (vLLM's profiling run), and the penalty counts a request may ask for later
+        (``_penalty_bytes``). On CPU: 4 GiB.
         """
         cc = self.config.cache_config
         if cc.kv_cache_memory_bytes is not None:
@@ -92,7 +93,16 @@ class ModelRunner:
         not_ours = total - free - torch.cuda.memory_reserved(self.device)  # CUDA context, others
         # weights + the largest step, less the throw-away cache the profiling run needed
         peak = torch.cuda.max_memory_allocated(self.device) - profile_kv_bytes
-        return int(total * cc.gpu_memory_utilization) - peak - max(not_ours, 0)
+        return (int(total * cc.gpu_memory_utilization) - peak - max(not_ours, 0)
+                - self._penalty_bytes())
+
+    def _penalty_bytes(self) -> int:
+        """The per-row prompt mask and output counts (``[max_num_seqs, V]`` bool and int32)
+        that the first request with a penalty allocates: kept out of the KV budget, so that
+        request cannot run the device out of memory."""
+        if self.output_counts is not None:
+            return 0
+        return self.config.scheduler_config.max_num_seqs * self.vocab_size * (1 + 4)
     # --8<-- [end:kv_budget]
 
     # --8<-- [start:num_blocks]
@@ -341,15 +351,12 @@ class ModelRunner:
         output_lens = (b.num_tokens[rows] - b.num_prompt_tokens[rows]).tolist()
         prompt_mask = output_counts = None
         if self.output_counts is not None:
-            index = self._to_step_device_rows(rows)
+            index = to_device(torch.from_numpy(rows), self.device)
             prompt_mask = self.prompt_mask.index_select(0, index)
             output_counts = self.output_counts.index_select(0, index)
         return SamplingMetadata.build(
             [b.params[r] for r in rows], output_lens, [b.generators[r] for r in rows],
             self.vocab_size, self.device, prompt_mask=prompt_mask, output_counts=output_counts)
-
-    def _to_step_device_rows(self, rows: np.ndarray) -> torch.Tensor:
-        return to_device(torch.from_numpy(rows), self.device)
 
     def _init_penalty_row(self, row: int, new: NewSeqData) -> None:
         """A penalised sequence's row: its prompt's tokens marked, no outputs counted yet. The
@@ -373,7 +380,7 @@ class ModelRunner:
 
     def _count_outputs(self, rows: np.ndarray, token_ids: torch.Tensor) -> None:
         if self.output_counts is not None and len(rows):
-            index = self._to_step_device_rows(rows)
+            index = to_device(torch.from_numpy(rows), self.device)
             self.output_counts.index_put_((index, token_ids), torch.ones_like(
                 token_ids, dtype=torch.int32), accumulate=True)
 

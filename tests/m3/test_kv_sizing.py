@@ -64,3 +64,17 @@ def test_auto_backend_is_triton_on_cuda_and_torch_elsewhere() -> None:
     assert resolve_attn_backend("auto", torch.device("cpu")) == "torch"
     assert resolve_attn_backend("auto", torch.device("cuda")) == "triton"  # triton is installed
     assert resolve_attn_backend("torch", torch.device("cuda")) == "torch"
+
+
+def test_the_penalty_counts_are_kept_out_of_the_kv_budget(tiny_model_dirs) -> None:
+    """A request with a penalty makes [max_num_seqs, V] bool + int32 buffers on first use: the
+    GPU budget leaves room for them until they exist."""
+    from folovllm.core.scheduler_output import NewSeqData
+    from folovllm.sampling_params import SamplingParams
+
+    runner = _runner(tiny_model_dirs["llama"], max_num_seqs=6)
+    assert runner._penalty_bytes() == 6 * runner.vocab_size * 5
+    runner._init_penalty_row(0, NewSeqData(0, "r", 0, (5, 6), SamplingParams(
+        repetition_penalty=1.2), [0], 0))
+    used = runner.prompt_mask.nbytes + runner.output_counts.nbytes
+    assert used == 6 * runner.vocab_size * 5 and runner._penalty_bytes() == 0

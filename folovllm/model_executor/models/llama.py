@@ -15,15 +15,12 @@ import torch
 from torch import nn
 
 from folovllm.attention.metadata import AttentionMetadata
+from folovllm.config import head_dim_of
 from folovllm.model_executor.layers.activation import ActAndMul
 from folovllm.model_executor.layers.attention import Attention
 from folovllm.model_executor.layers.layernorm import RMSNorm
 from folovllm.model_executor.layers.linear import Linear, MergedLinear, QKVLinear
 from folovllm.model_executor.layers.rotary_embedding import RotaryEmbedding, rope_parameters
-
-
-def head_dim_of(cfg: Any) -> int:
-    return getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
 
 
 @dataclass(frozen=True)
