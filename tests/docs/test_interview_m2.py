@@ -119,7 +119,8 @@ def test_scheduler() -> None:
 
 def test_runner_flat_batch() -> None:
     ns = _ns("runner")
-    ids, positions, md = ns["prefill_in"]
+    prefill_in, decode_in = ns["seen"][:2]     # the first two forwards: prefill, decode
+    ids, positions, md = prefill_in
     assert ids.shape == (16,)                  # 8 + 3 + 5 tokens: no padding, no batch dim
     assert ns["padded"] == 24                  # padded [3, 8]: 24
     assert md.query_start_loc_host == [0, 8, 11, 16]
@@ -127,7 +128,7 @@ def test_runner_flat_batch() -> None:
     assert md.block_tables.tolist() == [[0], [1], [2]]       # each sequence's slot
     assert md.slot_mapping.tolist() == [*range(0, 8), *range(256, 259), *range(512, 517)]
     assert md.seq_lens.tolist() == [8, 3, 5] and md.max_seq_len == 8
-    ids, positions, md = ns["decode_in"]
+    ids, positions, md = decode_in
     assert ids.shape == (3,) and positions.tolist() == [8, 3, 5]
     assert md.seq_lens.tolist() == [9, 4, 6]
     assert md.query_start_loc_host == [0, 1, 2, 3]

@@ -89,7 +89,7 @@ runner.model.register_forward_pre_hook(
     lambda module, args: seen.append(copy.deepcopy(args)))
 
 seq_ids, logits = prefill(runner, PROMPTS)
-prefill_in = seen[-1]
+ids, positions, md = seen[-1]
 # ids: 8 + 3 + 5 = 16 tokens, no padding, no batch dim (padded [3, 8]: 24).
 # Positions restart at 0 per sequence; query_start_loc says where each
 # sequence starts, [0, 8, 11, 16]; block_tables gives each its slot, and
@@ -99,7 +99,7 @@ padded = len(PROMPTS) * max(map(len, PROMPTS))
 
 # The next step decodes one token per sequence, at its next position.
 decode(runner, seq_ids, computed=[8, 3, 5])
-decode_in = seen[-1]
+ids, positions, md = seen[-1]  # seq_lens 9, 4, 6; one query each
 
 # All but attention works token by token: a token's MLP output does not
 # depend on which other tokens share the batch.
