@@ -2,32 +2,7 @@
 
 import torch
 
-
-def top_k_mask(p: torch.Tensor, k: int) -> torch.Tensor:
-    """Keep the k most likely tokens."""
-    keep = torch.zeros_like(p, dtype=torch.bool)
-    keep[p.topk(k).indices] = True
-    return keep
-
-
-def top_p_mask(p: torch.Tensor, top_p: float) -> torch.Tensor:
-    """Keep the fewest most likely tokens whose mass reaches top_p."""
-    sorted_p, order = p.sort(descending=True)
-    mass_before = sorted_p.cumsum(0) - sorted_p  # mass ranked above
-    keep = torch.zeros_like(p, dtype=torch.bool)
-    keep[order] = mass_before < top_p  # the top token always survives
-    return keep
-
-
-def min_p_mask(p: torch.Tensor, min_p: float) -> torch.Tensor:
-    """Keep tokens at least min_p times as likely as the top token."""
-    return p >= min_p * p.max()
-
-
-def renorm(p: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-    q = torch.where(keep, p, torch.zeros_like(p))
-    return q / q.sum()
-
+from docs.snippets.m0.truncation_masks import min_p_mask, top_k_mask, top_p_mask
 
 # A confident step, an open-ended one, and a long flat tail of junk.
 f64 = torch.float64

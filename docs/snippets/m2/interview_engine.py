@@ -18,7 +18,6 @@ from folovllm import SamplingParams
 from folovllm.config import ModelConfig
 from folovllm.entrypoints.llm import LLM
 from folovllm.worker.hf_runner import HFModelRunner
-from folovllm.worker.model_runner import ModelRunner
 from tests.tiny_models import build_tiny_model
 
 tmp = tempfile.TemporaryDirectory()
@@ -34,29 +33,28 @@ ours = LLM(tiny, device="cpu", kv_cache_memory_bytes=2**22)
 tok = ours.get_tokenizer()
 pad = tok.eos_token_id  # the tiny tokenizer has no pad token
 m1 = HFModelRunner(ModelConfig(model=tiny, device="cpu"), pad_token_id=pad)
-assert isinstance(ours.llm_engine.runner, ModelRunner)  # our model code
+runner = ours.llm_engine.runner  # a ModelRunner: our model code
 
 # Greedy on the same weights: the same tokens.
 prompts = ["Hello world", "The quick brown fox", "Paged attention"]
 a = ours.generate(prompts, greedy(12), use_tqdm=False)
 b = m1.generate([tok(p).input_ids for p in prompts], [12] * len(prompts))
-assert [o.outputs[0].token_ids for o in a] == b
+same_tokens = [o.outputs[0].token_ids for o in a] == b
 
 
 def finish_order(llm: LLM) -> list[str]:
     """A long request starts, a short one comes a step later: who ends first?"""
     engine = llm.llm_engine
-    long = engine.add_request("Hello", greedy(30), request_id="long")
+    engine.add_request("Hello", greedy(30), request_id="long")
     engine.step()
-    short = engine.add_request("World", greedy(2), request_id="short")
+    engine.add_request("World", greedy(2), request_id="short")
     order = []
     while engine.has_unfinished_requests():
         order += [o.request_id for o in engine.step() if o.finished]
-    assert {long, short} == set(order)
     return order
 
 
-assert finish_order(ours) == ["short", "long"]  # joins at once, done in 2 steps
+order = finish_order(ours)  # short, long: joins at once, done in 2 steps
 
 # M1's static batch: even a short request prefilled *with* the long one comes
 # back only when the longest row is done, after 30 forwards. One that arrives a
@@ -65,8 +63,8 @@ assert finish_order(ours) == ["short", "long"]  # joins at once, done in 2 steps
 forwards = []
 m1.model.register_forward_hook(lambda *_: forwards.append(1))
 tokens = m1.generate([tok("Hello").input_ids, tok("World").input_ids], [30, 2])
-assert [len(t) for t in tokens] == [30, 2] and len(forwards) == 30
-assert m1._cache is None  # the batch's cache went with the batch
+# 30 and 2 tokens, 30 forwards; the batch's cache went with the batch
+# (m1._cache is None).
 # --8<-- [end:static_runner]
 
 # block_size=max_model_len: one block per sequence, i.e. M2's slots
@@ -84,8 +82,8 @@ target, params = prompts[1], lengths[1]
 
 alone = llm.generate(target, params, use_tqdm=False)[0].outputs[0].token_ids
 batch = llm.generate(prompts, lengths, use_tqdm=False)
-# inside a batch of mixed lengths:
-assert batch[1].outputs[0].token_ids == alone
+# inside a batch of mixed lengths: the same tokens as alone
+in_batch = batch[1].outputs[0].token_ids
 
 for p, sp in zip(prompts[2:], lengths[2:]):  # others start first...
     engine.add_request(p, sp)
@@ -95,8 +93,8 @@ late = engine.add_request(target, params)  # ...and the target joins late
 done = {}
 while engine.has_unfinished_requests():
     done.update({o.request_id: o for o in engine.step() if o.finished})
-assert done[late].outputs[0].token_ids == alone  # the same tokens
-assert kv.num_free_blocks() == kv.num_blocks  # every slot (block) returned
+joined_late = done[late].outputs[0].token_ids  # the same tokens
+free_after = kv.num_free_blocks()  # every slot (block) returned
 # --8<-- [end:invariance]
 
 # --8<-- [start:hf_tolerance]
@@ -120,14 +118,11 @@ hf = AutoModelForCausalLM.from_pretrained(engine.config.model_config.model,
 with torch.no_grad():
     ref = torch.stack([hf(torch.tensor([p])).logits[0, -1] for p in ids])
 
-assert not torch.equal(logits, ref)  # not bit for bit...
-assert ref.abs().max() > 20  # (logits of this model reach the 20s)
-# ...but within fp32 rounding
-torch.testing.assert_close(logits, ref, atol=2e-3, rtol=1e-5)
-assert torch.equal(logits.argmax(-1), ref.argmax(-1))
-top2 = ref.topk(2).values  # no near ties:
-assert bool((top2[:, 0] - top2[:, 1] > 100 * (logits - ref).abs().max()).all())
+# Not bit for bit, but within fp32 rounding (logits of this model reach
+# the 20s), with the same argmax: the top two are 100x the error apart.
+error = (logits - ref).abs().max()
+top2 = ref.topk(2).values
 # --8<-- [end:hf_tolerance]
 
 tmp.cleanup()
-print("engine answers: all asserts passed")
+print("engine answers: done")

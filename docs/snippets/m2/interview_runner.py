@@ -14,6 +14,7 @@ on the meta device (no memory, no weights). Takes a few seconds:
 `python docs/snippets/m2/interview_runner.py`.
 """
 
+import copy
 import itertools
 import json
 import tempfile
@@ -83,34 +84,28 @@ V, hidden_size = runner.model.config.vocab_size, runner.model.config.hidden_size
 PROMPTS = [[5, 6, 7, 8, 9, 10, 11, 12], [13, 14, 15], [20, 21, 22, 23, 24]]
 
 # --8<-- [start:flat_batch]
-seen = []  # what the runner hands the model: (input_ids, positions, metadata)
-runner.model.register_forward_pre_hook(lambda module, args: seen.append(args))
+seen = []  # copies of what the runner hands the model: (ids, positions, md)
+runner.model.register_forward_pre_hook(
+    lambda module, args: seen.append(copy.deepcopy(args)))
 
 seq_ids, logits = prefill(runner, PROMPTS)
 ids, positions, md = seen[-1]
-assert ids.shape == (16,)  # 8 + 3 + 5 tokens: no padding, no batch dim
-assert len(PROMPTS) * max(map(len, PROMPTS)) == 24  # padded [3, 8]: 24
-assert md.query_start_loc_host == [0, 8, 11, 16]  # where each one starts
-# Positions restart at 0 per sequence.
-assert positions.tolist() == [*range(8), *range(3), *range(5)]
-assert md.block_tables.tolist() == [[0], [1], [2]]  # each sequence's slot
-# Where each token's K/V go: slot x max_model_len + position, one index.
-assert md.slot_mapping.tolist() == [*range(0, 8), *range(256, 259),
-                                    *range(512, 517)]
-assert md.seq_lens.tolist() == [8, 3, 5] and md.max_seq_len == 8
+# ids: 8 + 3 + 5 = 16 tokens, no padding, no batch dim (padded [3, 8]: 24).
+# Positions restart at 0 per sequence; query_start_loc says where each
+# sequence starts, [0, 8, 11, 16]; block_tables gives each its slot, and
+# slot_mapping says where each token's K/V go: slot x max_model_len +
+# position, one index.
+padded = len(PROMPTS) * max(map(len, PROMPTS))
 
 # The next step decodes one token per sequence, at its next position.
 decode(runner, seq_ids, computed=[8, 3, 5])
-ids, positions, md = seen[-1]
-assert ids.shape == (3,) and positions.tolist() == [8, 3, 5]
-assert md.seq_lens.tolist() == [9, 4, 6]
-assert md.query_start_loc_host == [0, 1, 2, 3]
+ids, positions, md = seen[-1]  # seq_lens 9, 4, 6; one query each
 
 # All but attention works token by token: a token's MLP output does not
 # depend on which other tokens share the batch.
 mlp, x = runner.model.model.layers[0].mlp, torch.randn(16, hidden_size)
 with torch.no_grad():
-    torch.testing.assert_close(mlp(x)[8:11], mlp(x[8:11]))
+    mlp_batch, mlp_alone = mlp(x)[8:11], mlp(x[8:11])
 # --8<-- [end:flat_batch]
 
 # --8<-- [start:last_logits]
@@ -118,12 +113,10 @@ hidden = []
 runner.model.model.register_forward_hook(
     lambda module, args, out: hidden.append(out))
 _, logits = prefill(runner, PROMPTS)
-assert hidden[-1].shape == (16, hidden_size)  # a state for every token...
-assert logits.shape == (3, V)  # ...but logits for each one's last only
+# hidden[-1]: a state for every token; logits: each sequence's last only.
 last = torch.tensor([8, 11, 16]) - 1  # query_start_loc[1:] - 1
 with torch.inference_mode():
     full = runner.model.compute_logits(hidden[-1])
-    torch.testing.assert_close(logits, full[last])
 
 # At Qwen3-0.6B's shape (on the meta device: no memory, no weights) the
 # LM head is big.
@@ -143,11 +136,10 @@ with torch.device("meta"):
     qwen3 = get_model_class(["Qwen3ForCausalLM"])(qwen3_cfg.hf_config)
 total = sum(p.numel() for p in qwen3.parameters())  # tied head: once
 head = qwen3.lm_head.weight.numel()
-assert (total, head) == (596_049_920, 151936 * 1024)
-# Per token the head is about a quarter of all multiply-adds.
-assert round(head / total, 2) == 0.26
+# Per token the head is about a quarter (0.26) of all multiply-adds.
+head_share = head / total
 # Every position of a 2048-token prompt: 1187 MiB of fp32 logits.
-assert 2048 * 151936 * 4 == 1187 * 2**20
+all_logits_bytes = 2048 * 151936 * 4
 # --8<-- [end:last_logits]
 
 # --8<-- [start:weights]
@@ -163,87 +155,61 @@ def layer0(part: str, kind: str = "weight") -> torch.Tensor:
 
 
 qkv = [f"self_attn.{p}_proj" for p in "qkv"]
-assert torch.equal(attn.qkv_proj.weight, torch.cat([layer0(p) for p in qkv]))
-assert torch.equal(attn.qkv_proj.bias,
-                   torch.cat([layer0(p, "bias") for p in qkv]))
+qkv_weight = torch.cat([layer0(p) for p in qkv])  # == attn.qkv_proj.weight
+qkv_bias = torch.cat([layer0(p, "bias") for p in qkv])
 gate_up = torch.cat([layer0("mlp.gate_proj"), layer0("mlp.up_proj")])
-assert torch.equal(mlp.gate_up_proj.weight, gate_up)
-assert type(qwen2).PACKED["k_proj"] == ("qkv_proj", "k")
 # Per layer, the checkpoint's 7 projection matrices became 4 matmuls.
 ckpt_proj = {n for n in ckpt
              if n.startswith("model.layers.0.") and n.endswith("proj.weight")}
 our_proj = {n for n, _ in qwen2.model.layers[0].named_modules()
             if n.endswith("proj")}
-assert len(ckpt_proj) == 7
-assert our_proj == {"self_attn.qkv_proj", "self_attn.o_proj",
-                    "mlp.gate_up_proj", "mlp.down_proj"}
 # --8<-- [end:weights]
 
 # --8<-- [start:models]
 models = {name: runner_for(name).model for name in dirs}
 attns = {name: m.model.layers[0].self_attn for name, m in models.items()}
 # Llama: no biases, no q/k norm. Qwen2: q, k, v biases. Qwen3: q/k norm.
-assert attns["llama"].qkv_proj.bias is None
-assert attns["llama"].q_norm is None
-assert attns["qwen2"].qkv_proj.bias is not None
-assert attns["qwen2"].q_norm is None
-assert attns["qwen3"].qkv_proj.bias is None
-assert attns["qwen3"].q_norm.weight.shape == (32,)
-# Qwen3 sets head_dim (32 here): heads need not add up to the hidden size.
-assert attns["llama"].head_dim == 64 // 4 == 16
-assert attns["qwen3"].head_dim == 32
-assert attns["qwen3"].qkv_proj.q_size == 4 * 32 == 2 * 64
-assert (attns["qwen3"].o_proj.in_features,
-        attns["qwen3"].o_proj.out_features) == (128, 64)
+# Qwen3 sets head_dim (32 here): heads need not add up to the hidden size
+# (64): its q is 4 x 32 = 128 wide, and o_proj maps 128 back to 64.
 # The three share one decoder: the subclasses only flip two switches.
 from folovllm.model_executor.models.llama import LlamaForCausalLM  # noqa
 
-assert all(isinstance(m, LlamaForCausalLM) for m in models.values())
+one_decoder = all(isinstance(m, LlamaForCausalLM) for m in models.values())
 biases = type(models["qwen2"]).biases(models["qwen2"].config)
-assert (biases.qkv, biases.o) == (True, False)
-assert type(models["qwen3"]).QK_NORM
 # RoPE: the tiny Llama uses llama3 scaling, the Qwens theta = 1e6.
-assert models["llama"].config.rope_parameters["rope_type"] == "llama3"
-assert models["qwen2"].config.rope_parameters["rope_theta"] == 1e6
+rope = {name: m.config.rope_parameters for name, m in models.items()}
 # --8<-- [end:models]
 
 # --8<-- [start:tied]
 # Tied: the LM head *is* the embedding matrix (one Parameter, one copy).
 qwen2, llama = models["qwen2"], models["llama"]
-assert qwen2.lm_head.weight is qwen2.model.embed_tokens.weight
-assert llama.lm_head.weight is not llama.model.embed_tokens.weight
 n_tied = sum(p.numel() for p in qwen2.parameters())
 n_untied = sum(p.numel() for p in llama.parameters())
 # The tiny Qwen2 differs from the tiny Llama by the tie and its biases.
-qkv_bias = 2 * attns["qwen2"].qkv_proj.bias.numel()  # 2 layers
-assert n_untied - (n_tied - qkv_bias) == V * hidden_size  # the saved head
-assert "lm_head.weight" not in load_file(dirs["qwen2"] / "model.safetensors")
+bias_numel = 2 * attns["qwen2"].qkv_proj.bias.numel()  # 2 layers
+saved = n_untied - (n_tied - bias_numel)  # the head: V x hidden_size
+qwen2_names = set(load_file(dirs["qwen2"] / "model.safetensors"))
 # --8<-- [end:tied]
 
 # --8<-- [start:slot_cache]
 runner = runner_for("llama", kv_cache_memory_bytes=2**20, max_num_seqs=64)
-# 2 (K, V) x 2 layers x 2 KV heads x 16 dims x 4 bytes
+# 2 (K, V) x 2 layers x 2 KV heads x 16 dims x 4 bytes = 512
 per_token = runner.config.model_config.kv_cache_bytes_per_token()
-assert per_token == 512 and runner.max_model_len == 256
-assert runner.block_size == 256  # a block of max_model_len: a slot
-assert runner.bytes_per_block == 256 * 512  # a slot: max_model_len tokens
-assert runner.num_blocks == 2**20 // runner.bytes_per_block == 8
+# A block of max_model_len (256): a slot of 256 x 512 bytes; 8 fit in 1 MiB.
 k_cache = runner.model.model.layers[0].self_attn.attn.k_cache
-assert k_cache.shape == (8, 256, 2, 16)  # [slots, max_model_len, Hk, D]
+# k_cache: [slots, max_model_len, Hk, D] = [8, 256, 2, 16]
 
-# Twenty-token conversations: each uses 20 of its slot's 256 rows.
-assert round(20 / 256, 3) == 0.078
+# Twenty-token conversations: each uses 20 of its slot's 256 rows (7.8%).
+used = 20 / 256
 # Paged (M3), 16-token blocks: the same 1 MiB holds 2048 tokens; a
 # 20-token sequence takes two blocks, so 64 of them fit instead of 8.
 paged = runner_for("llama", kv_cache_memory_bytes=2**20, max_num_seqs=64,
                    block_size=16)
 tokens = paged.num_blocks * paged.block_size
-assert tokens == 2**20 // per_token == 2048 and paged.num_blocks // 2 == 64
 
-# At Qwen3-0.6B's shape and full context, a slot is 4.375 GiB of bf16 K, V.
+# At Qwen3-0.6B's shape and full context, a slot is 4.375 GiB of bf16 K, V:
 slot_bytes = 40960 * qwen3_cfg.kv_cache_bytes_per_token()
-assert slot_bytes == 4.375 * 2**30
-assert 64 * 2**30 // slot_bytes == 14  # 14 slots in 64 GiB
+slots_in_64_gib = 64 * 2**30 // slot_bytes  # 14
 # --8<-- [end:slot_cache]
 
 # --8<-- [start:kv_budget]
@@ -251,25 +217,24 @@ assert 64 * 2**30 // slot_bytes == 14  # 14 slots in 64 GiB
 # counts blocks, min(budget // bytes_per_block,
 # max_num_seqs * cdiv(max_model_len, block_size)): the same number when a
 # block is a slot.
-assert runner_for("llama", kv_cache_memory_bytes=2**20,
-                  max_num_seqs=3).num_blocks == 3
+by_seqs = runner_for("llama", kv_cache_memory_bytes=2**20,
+                     max_num_seqs=3).num_blocks  # 3
 # No explicit budget on the CPU: 4 GiB (vLLM's CPU backend default too).
-assert DEFAULT_CPU_KV_BYTES == 4 * 2**30
-assert runner_for("llama", kv_cache_memory_bytes=None,
-                  max_num_seqs=16).num_blocks == 16
+cpu_budget = DEFAULT_CPU_KV_BYTES
+cpu_default = runner_for("llama", kv_cache_memory_bytes=None,
+                         max_num_seqs=16).num_blocks  # 16
 # A budget that cannot hold one max_model_len sequence fails at start-up.
 try:
     runner_for("llama", kv_cache_memory_bytes=100_000)
-    raise AssertionError("expected a ValueError")
 except ValueError as e:
-    assert "cannot hold one block of 256 tokens" in str(e)
+    too_small = str(e)  # "... cannot hold one block of 256 tokens ..."
 # A lower max_model_len makes slots smaller: more fit in the same budget.
-assert runner_for("llama", kv_cache_memory_bytes=2**20,
-                  max_model_len=64).num_blocks == 32
+shorter = runner_for("llama", kv_cache_memory_bytes=2**20,
+                     max_model_len=64).num_blocks  # 32
 # Why the GPU profile run also samples max_num_seqs rows: the sampler's
 # [max_num_seqs, V] float32 tensors are 148 MiB each for 256 sequences at
 # Qwen3's 151,936-token vocabulary.
-assert 256 * 151936 * 4 // 2**20 == 148
+sampler_mib = 256 * 151936 * 4 // 2**20
 # --8<-- [end:kv_budget]
 
 # --8<-- [start:budget_rule]
@@ -279,39 +244,35 @@ try:
                            max_num_batched_tokens=100, max_num_seqs=64,
                            enable_chunked_prefill=False  # M2's policy
                            ).create_engine_config()
-    raise AssertionError("expected a ValueError")
 except ValueError as e:
-    assert "must be >= max_model_len=256" in str(e)
+    budget_error = str(e)  # "... must be >= max_model_len=256 ..."
 # --8<-- [end:budget_rule]
 
 # --8<-- [start:parity]
 # Float addition is not associative: the order of a sum changes last bits.
 a, b, c = (torch.tensor(v, dtype=torch.float32) for v in (1e8, -1e8, 1.0))
-assert (a + b) + c == 1.0 and a + (b + c) == 0.0
+left, right = (a + b) + c, a + (b + c)  # 1.0 and 0.0
 
+parity = {}  # model name: (our logits, transformers' logits)
 for name in dirs:
-    _, logits = prefill(runner_for(name), PROMPTS)
+    _, ours = prefill(runner_for(name), PROMPTS)
     hf = AutoModelForCausalLM.from_pretrained(dirs[name],
                                               dtype=torch.float32).eval()
     with torch.no_grad():
         ref = torch.stack([hf(torch.tensor([p])).logits[0, -1]
                            for p in PROMPTS])
     # Fused matmuls and another attention call sum in another order:
-    # close, not equal.
-    torch.testing.assert_close(logits, ref, atol=1e-5, rtol=1e-5)
-    assert torch.equal(logits.argmax(-1), ref.argmax(-1))
+    # close, not equal; the same argmax.
+    parity[name] = ours, ref
 # --8<-- [end:parity]
 
 # --8<-- [start:invariance]
-runner = runner_for("qwen3")
-_, together = prefill(runner, PROMPTS, slots=[0, 1, 2])
-for i, p in enumerate(PROMPTS):
-    _, alone = prefill(runner, [p], slots=[3])
-    # Same sequence, other neighbours, another slot: the same logits up to
-    # rounding.
-    torch.testing.assert_close(alone[0], together[i], atol=1e-5, rtol=1e-5)
-    assert alone[0].argmax() == together[i].argmax()
+runner3 = runner_for("qwen3")
+_, together = prefill(runner3, PROMPTS, slots=[0, 1, 2])
+alone = [prefill(runner3, [p], slots=[3])[1][0] for p in PROMPTS]
+# Same sequence, other neighbours, another slot: the same logits up to
+# rounding, alone[i] against together[i].
 # --8<-- [end:invariance]
 
 tmp.cleanup()
-print("runner answers: all asserts passed")
+print("runner answers: done")

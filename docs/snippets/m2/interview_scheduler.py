@@ -86,33 +86,29 @@ def run(static: bool, out_lens: list[int]) -> dict:
 
 out_lens = [2, 16, 3, 16, 4, 16, 2, 16]  # short and long, interleaved
 static, continuous = run(True, out_lens), run(False, out_lens)
-# The same tokens either way...
-assert static["useful"] == continuous["useful"] == 67
-# ...but each static batch lasts as long as its longest row,
-assert (static["steps"], continuous["steps"]) == (32, 25)
-# and 53 of its 120 decode rows compute tokens for finished sequences.
-assert (static["computed"], continuous["computed"]) == (120, 67)
+# The same 67 tokens either way, but each static batch lasts as long as its
+# longest row (32 steps, not 25), and 53 of its 120 decode rows compute
+# tokens for finished sequences.
 # --8<-- [end:static_vs_continuous]
 
 # --8<-- [start:iteration_level]
 sched = scheduler(slots=2)
 long_a, long_b = request("a", 8, 10), request("b", 8, 20)
 sched.add_request(long_a)
-assert admitted(fake_step(sched)) == ["a"]  # step 1: prefill of a
+step_1 = admitted(fake_step(sched))  # ["a"]: the prefill of a
 sched.add_request(long_b)  # arrives while a is running:
-assert admitted(fake_step(sched)) == ["b"]  # admitted at the next step
+step_2 = admitted(fake_step(sched))  # ["b"]: admitted at the next step
 sched.add_request(request("short", 4, 1))
 sched.add_request(request("late", 4, 3))  # both slots taken: both wait
-steps = 0
+decode_steps = []  # what each decode step of a and b admits: nothing
 while not long_a.is_finished():
-    assert not admitted(fake_step(sched))  # decode steps of a and b
-    steps += 1
-assert steps == 9  # a: 1 token from its prefill + 9 decodes
+    decode_steps.append(admitted(fake_step(sched)))
+# 9 of them: a has 1 token from its prefill + 9 decodes.
 out = fake_step(sched)  # the next step takes a's slot at once,
-assert admitted(out) == ["short"]
-assert out.scheduled_new_seqs[0].block_ids == [0]  # block 0: no copying
+took_a_slot = admitted(out)  # ["short"]
+short_blocks = out.scheduled_new_seqs[0].block_ids  # [0]: no copying
 # A 1-token answer is done in its prefill step; its slot goes next in line.
-assert admitted(fake_step(sched)) == ["late"]
+took_short_slot = admitted(fake_step(sched))  # ["late"]
 # --8<-- [end:iteration_level]
 
 # --8<-- [start:budgets]
@@ -120,30 +116,28 @@ assert admitted(fake_step(sched)) == ["late"]
 sched = scheduler(max_num_seqs=2, slots=4)
 for name in "abc":
     sched.add_request(request(name, 10, 5))
-assert admitted(sched.schedule()) == ["a", "b"] and len(sched.waiting) == 1
+by_seqs = admitted(sched.schedule()), len(sched.waiting)  # a, b; c waits
 
 # Budget 2: max_num_batched_tokens caps the prompt tokens of one step.
 sched = scheduler(max_num_batched_tokens=100)
 for name, n in (("a", 60), ("b", 30), ("c", 50)):
     sched.add_request(request(name, n, 5))
 first = sched.schedule()
-assert admitted(first) == ["a", "b"]
-assert first.total_num_scheduled_tokens == 90
-assert admitted(sched.schedule()) == ["c"]  # the next step, fresh budget
+by_tokens = admitted(first), first.total_num_scheduled_tokens  # a, b: 90
+next_step = admitted(sched.schedule())  # c: the next step, fresh budget
 
 # Budget 3: free KV slots, i.e. memory. One slot: the second one waits.
 sched = scheduler(max_num_seqs=8, slots=1)
 sched.add_request(request("a", 5, 5))
 sched.add_request(request("b", 5, 5))
-assert admitted(sched.schedule()) == ["a"] and len(sched.waiting) == 1
+by_memory = admitted(sched.schedule()), len(sched.waiting)  # a; b waits
 
 # FCFS: admission stops at the first request that does not fit; nothing
 # behind it jumps ahead, even one that fits (c needs 10 of the 30 left).
 sched = scheduler(max_num_batched_tokens=100)
 for name, n in (("a", 70), ("big", 50), ("c", 10)):
     sched.add_request(request(name, n, 5))
-assert admitted(sched.schedule()) == ["a"]
-assert admitted(sched.schedule()) == ["big", "c"]
+fcfs = [admitted(sched.schedule()) for _ in range(2)]  # a, then big and c
 # --8<-- [end:budgets]
 
 # --8<-- [start:prefill_first]
@@ -155,15 +149,14 @@ fake_step(sched)  # prefill: talker has its first token
 fake_step(sched)  # decode: its second
 for name in "xyz":
     sched.add_request(request(name, 80, 20))
-kinds = []
+kinds, talker_ran = [], []
 for _ in range(4):
     out = fake_step(sched)
     kinds.append("prefill" if admitted(out) else "decode")
-    ran = talker.seqs[0].seq_id in out.num_scheduled_tokens
-    assert ran == (kinds[-1] == "decode")
+    talker_ran.append(talker.seqs[0].seq_id in out.num_scheduled_tokens)
 # Prefill first: while anything can be admitted, running sequences wait.
-assert kinds == ["prefill", "prefill", "prefill", "decode"]
-assert talker.seqs[0].data.get_output_len() == 3  # 6 steps, 3 stalled
+# Three prefill steps, then a decode: talker has 3 tokens after 6 steps.
+talker_tokens = talker.seqs[0].data.get_output_len()
 # --8<-- [end:prefill_first]
 
-print("scheduler answers: all asserts passed")
+print("scheduler answers: done")

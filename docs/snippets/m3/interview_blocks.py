@@ -13,15 +13,13 @@ import itertools
 import json
 from pathlib import Path
 
-import pytest
-
 from folovllm import SamplingParams
 from folovllm.config import SchedulerConfig
 from folovllm.core.block_pool import BlockPool
 from folovllm.core.kv_cache_manager import KVCacheManager, cdiv
 from folovllm.core.scheduler import Scheduler
 from folovllm.core.scheduler_output import ModelRunnerOutput, SchedulerOutput
-from folovllm.sequence import Request, SequenceStatus
+from folovllm.sequence import Request
 
 _seq_ids = itertools.count(0, 100)
 NAMES: dict[int, str] = {}  # sequence id -> request name
@@ -67,19 +65,16 @@ def allocate(block_size: int) -> tuple[KVCacheManager, int]:
     max_model_len = 2048 tokens."""
     kv = KVCacheManager(budget_tokens // block_size, block_size)
     for seq_id, n in enumerate(lens):
-        assert kv.allocate_slots(seq_id, n) is not None
+        kv.allocate_slots(seq_id, n)
     blocks = sum(len(kv.get_block_ids(i)) for i in range(len(lens)))
     return kv, blocks * block_size
 
 
-m2, m2_held = allocate(2048)
-m3, m3_held = allocate(16)
-assert sum(lens) == 1502 and (m2_held, m3_held) == (12288, 1552)
-assert round(100 * sum(lens) / m2_held, 1) == 12.2  # M2: 12.2% used
-assert round(100 * sum(lens) / m3_held, 1) == 96.8  # M3: <= 15 wasted each
+m2, m2_held = allocate(2048)  # 12,288 tokens held for 1,502
+m3, m3_held = allocate(16)  # 1,552: <= 15 wasted each
+used = {"M2": sum(lens) / m2_held, "M3": sum(lens) / m3_held}  # 12.2%, 96.8%
 # Left for new 20-token requests: 2 slots, or 927 blocks = 463 sequences.
-assert m2.num_free_blocks() == 2
-assert m3.num_free_blocks() == 927 and 927 // cdiv(20, 16) == 463
+left = m2.num_free_blocks(), m3.num_free_blocks() // cdiv(20, 16)
 
 # The committed benchmark: Qwen3-0.6B, 16 GiB of KV, the nano-vllm
 # workload through the real scheduler. Sequences running at once while
@@ -87,54 +82,52 @@ assert m3.num_free_blocks() == 927 and 927 // cdiv(20, 16) == 463
 result = json.loads(
     Path("docs/benchmarks/results/m3-memory.json").read_text())
 rows = {c["max_model_len"]: c["rows"] for c in result["cases"]}
-slots = {n: r[0]["num_blocks"] for n, r in rows.items()}
-assert slots == {2048: 73, 4096: 36, 8192: 18, 40960: 3}
-# M3: max_model_len is irrelevant
-assert {r[1]["busy_running"] for r in rows.values()} == {175.87}
+slots = {n: r[0]["num_blocks"] for n, r in rows.items()}  # 73, 36, 18, 3
+# M3: max_model_len is irrelevant (175.87 running at every length)
+m3_running = {r[1]["busy_running"] for r in rows.values()}
 ratios = {n: round(r[1]["busy_running"] / r[0]["busy_running"], 2)
-          for n, r in rows.items()}
-assert ratios == {2048: 2.41, 4096: 4.89, 8192: 9.77, 40960: 58.62}
-# M3 pays with preemptions
-assert {r[1]["preemptions"] for r in rows.values()} == {184}
+          for n, r in rows.items()}  # 2.41x at 2048 ... 58.62x at 40960
+# M3 pays with preemptions (184 at every length)
+m3_preemptions = {r[1]["preemptions"] for r in rows.values()}
 # --8<-- [end:fragmentation]
 
 # --8<-- [start:block_size]
 # Internal fragmentation: the unfilled tail of the last block, (bs - 1) / 2
-# tokens on average.
+# tokens on average, bs - 1 at most.
 lengths = range(1, 4097)
+waste = {}  # block size: empty slots in the last block, for each length
 for bs in (1, 16, 256):
-    waste = [(-n) % bs for n in lengths]  # empty slots in the last block
-    assert max(waste) == bs - 1 and sum(waste) / len(waste) == (bs - 1) / 2
+    waste[bs] = [(-n) % bs for n in lengths]
 
-# Block table entries for one 40,960-token Qwen3 context.
-assert [cdiv(40960, bs) for bs in (1, 16, 256)] == [40960, 2560, 160]
+# Block table entries for one 40,960-token Qwen3 context: 40960, 2560, 160.
+entries = [cdiv(40960, bs) for bs in (1, 16, 256)]
 
 # Qwen3-0.6B: 2 (K, V) x 28 layers x 8 KV heads x 128 dims x 2 bytes.
-per_token = 2 * 28 * 8 * 128 * 2
-assert per_token == 112 * 2**10
-assert 16 * per_token == 1.75 * 2**20  # one 16-token block, all layers
-assert 16 * 8 * 128 * 2 == 32 * 2**10  # its K in one layer: 32 KiB
-assert 8 * 128 * 2 == 2 * 2**10  # one token's K in one layer: 2 KiB
+per_token = 2 * 28 * 8 * 128 * 2  # 112 KiB
+block_bytes = 16 * per_token  # one 16-token block, all layers: 1.75 MiB
+block_k_layer = 16 * 8 * 128 * 2  # its K in one layer: 32 KiB
+token_k_layer = 8 * 128 * 2  # one token's K in one layer: 2 KiB
 
 # Prefix caching (M4) shares whole blocks only: of a 100-token system
 # prompt, 16-token blocks share 96 tokens, 256-token blocks none.
-assert (100 // 16 * 16, 100 // 256 * 256) == (96, 0)
+shared_prefix = 100 // 16 * 16, 100 // 256 * 256
 # --8<-- [end:block_size]
 
 # --8<-- [start:boundary]
 kv = KVCacheManager(num_blocks=3, block_size=4)
-assert kv.allocate_slots(0, 4) == [0]  # a 4-token prompt: one block
+prompt_blocks = kv.allocate_slots(0, 4)  # a 4-token prompt: block [0]
 grew = []
 for num_tokens in range(5, 10):  # five decode steps, positions 4 to 8
     kv.allocate_slots(0, num_tokens)  # room for all the sequence's tokens
     grew.append(len(kv.get_block_ids(0)))
-# Position 4 opens block 2; 5, 6, 7 fill it; position 8 opens block 3.
-assert grew == [2, 2, 2, 2, 3] and kv.num_free_blocks() == 0
-# Positions 9 to 11 fit. Position 12 needs a 4th block, and none is free:
-# nothing is allocated, and the scheduler must preempt someone (or stop
-# this sequence if it is alone).
-assert [kv.allocate_slots(0, n) for n in (10, 11, 12)] == [[], [], []]
-assert kv.allocate_slots(0, 13) is None and len(kv.get_block_ids(0)) == 3
+# Position 4 opens block 2; 5, 6, 7 fill it; position 8 opens block 3:
+# grew == [2, 2, 2, 2, 3], and no block is free.
+free_at_8 = kv.num_free_blocks()
+# Positions 9 to 11 fit (no new block: []). Position 12 needs a 4th block,
+# and none is free: None, nothing is allocated, and the scheduler must
+# preempt someone (or stop this sequence if it is alone).
+new_blocks = [kv.allocate_slots(0, n) for n in (10, 11, 12, 13)]
+held = len(kv.get_block_ids(0))  # still 3
 # --8<-- [end:boundary]
 
 # --8<-- [start:recompute]
@@ -143,22 +136,22 @@ a, b, c = request("a", 4, max_tokens=2), request("b", 4), request("c", 4)
 for r in (a, b, c):
     sched.add_request(r)
 out = sched.schedule()  # prefill: one full block each, one left over
-assert ran(out) == ["a", "b", "c"] and len(out.scheduled_new_seqs) == 3
+prefill_ran = ran(out), len(out.scheduled_new_seqs)  # a, b, c: 3 new
 apply(sched, out)
 out = sched.schedule()  # each needs a 2nd block for position 4:
-assert ran(out) == ["a", "b"]  # a takes the free one, b takes c's
-victim = c.seqs[0]  # the newest sequence is preempted
-assert victim.status == SequenceStatus.PREEMPTED
-assert sched.kv_cache_manager.get_block_ids(victim.seq_id) == []
-assert victim.data.num_computed_tokens == 0  # its K/V are gone...
-assert victim.data.get_output_len() == 1  # ...its tokens are not
+decode_ran = ran(out)  # a, b: a takes the free one, b takes c's
+victim = c.seqs[0]  # the newest sequence is preempted: no blocks left,
+victim_state = (victim.status,
+                sched.kv_cache_manager.get_block_ids(victim.seq_id),
+                victim.data.num_computed_tokens,  # 0: its K/V are gone...
+                victim.data.get_output_len())  # 1: ...its tokens are not
 apply(sched, out)  # a reaches max_tokens: its 2 blocks come back
 out = sched.schedule()
-# Recompute: c comes back as a prefill of its prompt *and* its output.
-assert ran(out) == ["c"] and out.num_scheduled_tokens[victim.seq_id] == 5
+# Recompute: c comes back as a prefill of its prompt *and* its output (5).
+resumed_ran = ran(out), out.num_scheduled_tokens[victim.seq_id]
 cached = out.scheduled_cached_seqs  # the runner still holds c's tokens:
-assert cached.resumed_from_preemption == [True]  # only its new blocks
-assert len(cached.new_block_ids[0]) == 2 and sched.num_preemptions == 1
+# resumed_from_preemption == [True]: it gets only c's 2 new blocks.
+preemptions = sched.num_preemptions  # 1
 # --8<-- [end:recompute]
 
 # --8<-- [start:victim]
@@ -169,46 +162,44 @@ reqs = [request(str(i), 2, max_tokens=7 if i == 0 else 16) for i in range(4)]
 for r in reqs:
     sched.add_request(r)
 apply(sched, sched.schedule())
-steps, preempted = [], []
+steps, preempted, came_back = [], [], []
 for _ in range(6):  # six decode steps, memory always short
     before = {s.seq.seq_id for s in sched.running}
     out = sched.schedule()
-    assert not out.scheduled_new_seqs  # nobody comes back meanwhile
+    came_back.append(len(out.scheduled_new_seqs))  # 0: nobody meanwhile
     steps.append(ran(out))
     preempted.append([NAMES[s.seq.seq_id] for s in sched.waiting
                       if s.seq.seq_id in before])
     apply(sched, out)
-# The newest running sequence is the victim each time; the oldest always
-# runs.
-assert preempted == [["3"], [], ["2"], [], ["1"], []]
-assert steps == [["0", "1", "2"]] * 2 + [["0", "1"]] * 2 + [["0"]] * 2
-# Victims wait at the head of the queue in arrival order.
-assert [w.request.request_id for w in sched.waiting] == ["1", "2", "3"]
-assert reqs[0].is_finished()  # its 7th token: its 4 blocks came back
-assert sched.kv_cache_manager.num_free_blocks() == 6
+# The newest running sequence is the victim each time (3, then 2, then
+# 1); the oldest always runs. Victims wait at the head of the queue in
+# arrival order; request 0 finished (its 7th token): its blocks came back.
+waiting = [w.request.request_id for w in sched.waiting]  # 1, 2, 3
+free = sched.kv_cache_manager.num_free_blocks()  # 6
 out = sched.schedule()
 # Request 1 recomputes its 2 + 5 tokens in 4 blocks. Request 2 needs 3
 # blocks, 2 are free: it waits, and request 3 (2 blocks would do) waits
 # behind it: FCFS, nobody overtakes.
-assert ran(out) == ["1"] and out.total_num_scheduled_tokens == 2 + 5
-assert sched.kv_cache_manager.num_free_blocks() == 2
-assert [w.request.request_id for w in sched.waiting] == ["2", "3"]
+after = (ran(out), out.total_num_scheduled_tokens,
+         sched.kv_cache_manager.num_free_blocks(),
+         [w.request.request_id for w in sched.waiting])
 # --8<-- [end:victim]
 
 # --8<-- [start:refcount]
 pool = BlockPool(4)
 x, y = pool.get_new_blocks(2)
-assert (x.ref_cnt, y.ref_cnt) == (1, 1) and pool.get_num_free_blocks() == 2
+counts = [(x.ref_cnt, y.ref_cnt, pool.get_num_free_blocks())]  # 1, 1; 2
 x.ref_cnt += 1  # a second holder, as M4 gives a cached prefix block
 pool.free_blocks([x, y])  # the first holder finishes: y is free, x held
-assert pool.get_num_free_blocks() == 3 and x.ref_cnt == 1
+counts.append((x.ref_cnt, y.ref_cnt, pool.get_num_free_blocks()))
 pool.free_blocks([x])  # the last holder: now it is free
-assert pool.get_num_free_blocks() == 4
-with pytest.raises(RuntimeError, match="freed twice"):
+counts.append((x.ref_cnt, y.ref_cnt, pool.get_num_free_blocks()))
+try:
     pool.free_blocks([x])  # a double free is caught at once
+except RuntimeError as e:
+    double_free = str(e)  # "... freed twice ..."
 # The law every leak check rests on: free + referenced == all blocks.
 in_use = sum(b.ref_cnt > 0 for b in pool.blocks)
-assert pool.get_num_free_blocks() + in_use == pool.num_blocks
 # --8<-- [end:refcount]
 
 # --8<-- [start:siblings]
@@ -216,15 +207,12 @@ sched = scheduler(num_blocks=16, block_size=4)
 sched.add_request(request("r", 10, n=3))  # 3 sequences, one prompt
 out = sched.schedule()
 # M3 prefills each sibling on its own: computed 3 times, stored 3 times.
-assert len(out.scheduled_new_seqs) == 3
-assert out.total_num_scheduled_tokens == 3 * 10
-assert [len(s.block_ids) for s in out.scheduled_new_seqs] == [3, 3, 3]
-assert sched.kv_cache_manager.num_free_blocks() == 16 - 9
+computed = out.total_num_scheduled_tokens  # 3 x 10
+stored = [len(s.block_ids) for s in out.scheduled_new_seqs]  # 3 blocks each
 # With sharing (vLLM v0 fork + copy-on-write, or M4's prefix cache): the
 # 2 full prompt blocks once, plus a private last block per sibling, the
-# one each writes into next.
+# one each writes into next: 5.
 shared = 10 // 4 + 3 * cdiv(10 % 4, 4)
-assert shared == 5
 # --8<-- [end:siblings]
 
-print("block answers: all asserts passed")
+print("block answers: done")

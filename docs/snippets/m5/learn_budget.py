@@ -6,11 +6,11 @@ the steps until the long prompt's first token, the largest step, and how
 many tokens the model computes between two tokens of a decoding request.
 """
 
+from docs.snippets.m5.sched_loop import apply
 from folovllm import SamplingParams
 from folovllm.config import SchedulerConfig
 from folovllm.core.kv_cache_manager import KVCacheManager
 from folovllm.core.scheduler import Scheduler
-from folovllm.core.scheduler_output import ModelRunnerOutput
 from folovllm.sequence import Request
 
 
@@ -32,13 +32,8 @@ def add(sched: Scheduler, seq_id: int, prompt_len: int) -> Request:
 def step(sched: Scheduler) -> dict[int, int]:
     """Schedule and apply one step; sequence id -> tokens it computed."""
     out = sched.schedule()
-    n, seqs = out.num_scheduled_tokens, {s.seq.seq_id: s.seq
-                                         for s in sched.running}
-    tokens = [[0] if seqs[i].data.num_computed_tokens + n[i]
-              == seqs[i].data.get_len() else [] for i in n]
-    sched.update_from_output(
-        out, ModelRunnerOutput(list(n), tokens, [0.0] * len(n)))
-    return n
+    apply(sched, out)
+    return out.num_scheduled_tokens
 
 
 def long_prompt_arrives(budget: int, chunked: bool = True) -> tuple:

@@ -1,11 +1,12 @@
 """Chunks with the prefix cache and with preemption, on the engine's real
 scheduler (blocks of 4 tokens, a budget of 8, a stand-in model)."""
 
+from docs.snippets.m5.sched_loop import apply
 from folovllm import SamplingParams
 from folovllm.config import SchedulerConfig
 from folovllm.core.kv_cache_manager import KVCacheManager
 from folovllm.core.scheduler import Scheduler
-from folovllm.core.scheduler_output import ModelRunnerOutput, SchedulerOutput
+from folovllm.core.scheduler_output import SchedulerOutput
 from folovllm.sequence import Request
 
 
@@ -23,12 +24,7 @@ def request(seq_id: int, tokens: list[int], out: int = 4) -> Request:
 def step(sched: Scheduler) -> SchedulerOutput:
     """Schedule and apply one step; what the runner was told."""
     out = sched.schedule()
-    n, seqs = out.num_scheduled_tokens, {s.seq.seq_id: s.seq
-                                         for s in sched.running}
-    tokens = [[0] if seqs[i].data.num_computed_tokens + n[i]
-              == seqs[i].data.get_len() else [] for i in n]
-    sched.update_from_output(
-        out, ModelRunnerOutput(list(n), tokens, [0.0] * len(n)))
+    apply(sched, out)
     return out
 
 

@@ -13,7 +13,7 @@ from folovllm import SamplingParams
 from folovllm.config import SchedulerConfig
 from folovllm.core.kv_cache_manager import KVCacheManager
 from folovllm.core.scheduler import Scheduler
-from folovllm.core.scheduler_output import ModelRunnerOutput
+from folovllm.core.scheduler_output import ModelRunnerOutput, SchedulerOutput
 from folovllm.sequence import Request
 
 TOKEN = 7
@@ -55,16 +55,25 @@ class Step:
     prefill: int             # prompt chunks (and recomputation)
 
 
+# --8<-- [start:apply]
+def apply(s: Scheduler, out: SchedulerOutput) -> list[int]:
+    """The runner's part of a scheduled step: token 7 for each sequence
+    whose step reaches the end of its tokens; returns their ids."""
+    by_id = {x.seq.seq_id: x.seq for x in s.running}
+    n = out.num_scheduled_tokens
+    ends = [i for i in n if by_id[i].data.num_computed_tokens + n[i]
+            == by_id[i].data.get_len()]
+    s.update_from_output(out, ModelRunnerOutput(
+        list(n), [[TOKEN] if i in ends else [] for i in n], [0.0] * len(n)))
+    return ends
+# --8<-- [end:apply]
+
+
 def step(s: Scheduler) -> Step:
     out = s.schedule()
-    stats = s.make_stats(out)
-    by_id = {x.seq.seq_id: x for x in s.running}
-    n = out.num_scheduled_tokens
-    ends = [by_id[i].seq.data.num_computed_tokens + n[i]
-            == by_id[i].seq.data.get_len() for i in n]
-    names = [by_id[i].request.request_id for i in n]
-    s.update_from_output(out, ModelRunnerOutput(
-        list(n), [[TOKEN] if e else [] for e in ends], [0.0] * len(n)))
-    return Step(dict(zip(names, n.values())),
-                [m for m, e in zip(names, ends) if e],
+    stats = s.make_stats(out)  # before the step is applied
+    names = {x.seq.seq_id: x.request.request_id for x in s.running}
+    sampled = apply(s, out)
+    return Step({names[i]: n for i, n in out.num_scheduled_tokens.items()},
+                [names[i] for i in sampled],
                 stats.num_decode_tokens, stats.num_prefill_tokens)
