@@ -105,8 +105,10 @@ class KVCacheManager:
         asks for one more token, which needs a new block only when the sequence has just
         filled its last one; a prompt chunk asks for the blocks up to the chunk's end.
         """
-        computed = computed_blocks or []
         held = len(self.seq_to_blocks.get(seq_id, ()))
+        if computed_blocks is None and held * self.block_size >= num_tokens:
+            return []   # most decode steps: the last block still has room
+        computed = computed_blocks or []
         missing = max(self.num_blocks_for(num_tokens) - held - len(computed), 0)
         evictable = sum(b.ref_cnt == 0 for b in computed)
         if missing + evictable > self.block_pool.get_num_free_blocks():

@@ -34,6 +34,8 @@ class DetokenizerState:
 class IncrementalDetokenizer:
     def __init__(self, tokenizer: Any) -> None:
         self.tokenizer = tokenizer
+        # the tokenizer rebuilds this list on every access: once per token is too often
+        self._special_ids = frozenset(tokenizer.all_special_ids)
 
     def _tokens(self, ids: list[int], skip_special_tokens: bool) -> list[str]:
         """The token strings of ``ids``. A model's embedding often has more rows than its
@@ -50,10 +52,12 @@ class IncrementalDetokenizer:
     def step(self, state: DetokenizerState, token_id: int, skip_special_tokens: bool) -> str:
         """Append ``token_id`` and return the text it completes ("" while a character is partial,
         or for an id without text)."""
-        new = self._tokens([token_id], skip_special_tokens)
-        if not new:
+        if skip_special_tokens and token_id in self._special_ids:
             return ""
-        state.tokens.extend(new)
+        new = self.tokenizer.convert_ids_to_tokens(token_id)
+        if new is None:   # an id past the tokenizer's vocabulary: no text
+            return ""
+        state.tokens.append(new)
         to_string = self.tokenizer.convert_tokens_to_string
         prefix_text = to_string(state.tokens[state.prefix_offset:state.read_offset])
         full_text = to_string(state.tokens[state.prefix_offset:])

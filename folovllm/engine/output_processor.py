@@ -118,12 +118,13 @@ class OutputProcessor:
         and every one that finished (whose state is dropped)."""
         outputs = []
         for req in requests:
-            if req.is_finished():
+            finished = req.is_finished()
+            if finished:
                 req.metrics.finished_time = now
             elif req.sampling_params.output_kind == RequestOutputKind.FINAL_ONLY:
                 continue
             outputs.append(self.make_output(req))
-            if req.is_finished():
+            if finished:
                 self.remove_request(req)
         return outputs
 
