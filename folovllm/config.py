@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 
+from folovllm.default_model import ensure_default_model
 from folovllm.validation import (
     DEVICES,
     LOAD_FORMATS,
@@ -116,8 +117,6 @@ class ModelConfig:
         check_choice("attention_backend", self.attention_backend, ATTENTION_BACKENDS)
         self.device = str(resolve_device(self.device))
         if self.model is None:
-            from folovllm.model_executor.default_model import ensure_default_model
-
             self.model = str(ensure_default_model())
         if not isinstance(self.model, (str, Path)):
             raise fail("model", self.model, "must be a path to a model directory")

@@ -78,6 +78,6 @@ def tiny_model_dir(request: pytest.FixtureRequest, tiny_model_dirs: dict[str, Pa
 @pytest.fixture(scope="session")
 def default_model_dir() -> Path:
     """The converted embedded default model (converted into the cache on first use)."""
-    from folovllm.model_executor.default_model import ensure_default_model
+    from folovllm.default_model import ensure_default_model
 
     return ensure_default_model()

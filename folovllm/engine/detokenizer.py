@@ -34,8 +34,9 @@ class DetokenizerState:
 class IncrementalDetokenizer:
     def __init__(self, tokenizer: Any) -> None:
         self.tokenizer = tokenizer
-        # the tokenizer rebuilds this list on every access: once per token is too often
-        self._special_ids = frozenset(tokenizer.all_special_ids)
+        # HF tokenizers rebuild this list on every access (once per token is too often); a
+        # tokenizer without the attribute has no special tokens
+        self._special_ids = frozenset(getattr(tokenizer, "all_special_ids", ()))
 
     def _tokens(self, ids: list[int], skip_special_tokens: bool) -> list[str]:
         """The token strings of ``ids``. A model's embedding often has more rows than its
@@ -54,10 +55,10 @@ class IncrementalDetokenizer:
         or for an id without text)."""
         if skip_special_tokens and token_id in self._special_ids:
             return ""
-        new = self.tokenizer.convert_ids_to_tokens(token_id)
-        if new is None:   # an id past the tokenizer's vocabulary: no text
+        new = self._tokens([token_id], skip_special_tokens=False)
+        if not new:   # an id past the tokenizer's vocabulary: no text
             return ""
-        state.tokens.append(new)
+        state.tokens.extend(new)
         to_string = self.tokenizer.convert_tokens_to_string
         prefix_text = to_string(state.tokens[state.prefix_offset:state.read_offset])
         full_text = to_string(state.tokens[state.prefix_offset:])

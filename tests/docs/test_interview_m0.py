@@ -9,7 +9,7 @@ import torch
 
 from folovllm import SamplingParams
 from folovllm.config import CacheConfig, ModelConfig, ParallelConfig
-from folovllm.model_executor.default_model import SAVE_DTYPE, default_model_dir
+from folovllm.default_model import SAVE_DTYPE, default_model_dir
 from folovllm.sampling_params import MIN_TEMPERATURE, SamplingType
 from folovllm.sequence import LEGAL_TRANSITIONS, IllegalTransitionError, SequenceData
 from folovllm.sequence import SequenceStatus as S

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-import folovllm.model_executor.default_model as default_model
+import folovllm.default_model as default_model
 from folovllm.config import ModelConfig
 from folovllm.model_executor.loader import load_hf_model, load_tokenizer, summarize_model
 

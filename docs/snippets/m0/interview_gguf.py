@@ -2,7 +2,7 @@
 
 import json
 
-from folovllm.model_executor.default_model import (SAVE_DTYPE,
+from folovllm.default_model import (SAVE_DTYPE,
                                                    ensure_default_model,
                                                    find_gguf)
 

@@ -6,7 +6,7 @@ from folovllm import SamplingParams
 from folovllm.core.scheduler import SequenceUpdate
 from folovllm.engine.detokenizer import IncrementalDetokenizer
 from folovllm.engine.output_processor import OutputProcessor
-from folovllm.model_executor.default_model import ensure_default_model
+from folovllm.default_model import ensure_default_model
 from folovllm.sequence import Request, SequenceStatus
 
 tok = AutoTokenizer.from_pretrained(ensure_default_model())

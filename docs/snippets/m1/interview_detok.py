@@ -3,7 +3,7 @@
 from transformers import AutoTokenizer
 
 from folovllm.engine.detokenizer import IncrementalDetokenizer
-from folovllm.model_executor.default_model import ensure_default_model
+from folovllm.default_model import ensure_default_model
 
 tok = AutoTokenizer.from_pretrained(ensure_default_model())
 text = "模型推理 🚀 done"
