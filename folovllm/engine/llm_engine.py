@@ -162,8 +162,9 @@ class LLMEngine:
         done = self.output_processor.process_updates(updates, now)
         self.scheduler.finish_seqs(done.stopped_seq_ids, SequenceStatus.FINISHED_STOPPED)
         self.scheduler.finish_requests(list(done.failed), SequenceStatus.FINISHED_ABORTED)
-        finished = [rid for rid, req in done.requests.items() if req.is_finished()]
-        for request_id in finished:
-            self.requests.pop(request_id, None)
-        return self.output_processor.make_outputs(list(done.requests.values()), now)
+        outputs = self.output_processor.make_outputs(list(done.requests.values()), now)
+        for out in outputs:   # every finished request has its (final) output here
+            if out.finished:
+                self.requests.pop(out.request_id, None)
+        return outputs
     # --8<-- [end:step]
