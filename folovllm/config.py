@@ -72,12 +72,12 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-
 def head_dim_of(hf_config: Any) -> int:
     """The one head-size rule, for the cache's shape and the model's layers alike: a config's
     explicit ``head_dim`` wins (Qwen3's 128 is not 1024 / 16), else hidden size over heads."""
     return getattr(hf_config, "head_dim", None) or hf_config.hidden_size // \
         hf_config.num_attention_heads
+
 
 @dataclass
 class ModelConfig:

@@ -193,6 +193,8 @@ class Scheduler:
         seq = s.seq
         out.num_scheduled_tokens[seq.seq_id] = num_tokens
         computed = seq.data.num_computed_tokens
+        if num_tokens == 1 and computed >= seq.data.get_prompt_len():
+            out.num_decode_tokens += 1
         if new_block_ids is None and not resumed:
             out.scheduled_new_seqs.append(NewSeqData(
                 seq.seq_id, s.request.request_id, s.request.seqs.index(seq),
@@ -241,11 +243,9 @@ class Scheduler:
     # --8<-- [end:update_from_output]
 
     def make_stats(self, out: SchedulerOutput) -> SchedulerStats:
-        """The step ``out`` describes; call it after ``schedule`` and before the step is applied."""
-        num_decode = sum(1 for s in self.running if s.seq.seq_id in out.num_scheduled_tokens
-                         and s.seq.data.num_computed_tokens >= s.seq.data.get_prompt_len())
-        return SchedulerStats(len(self.running), len(self.waiting), num_decode,
-                              out.total_num_scheduled_tokens - num_decode)
+        """The step ``out`` describes, with the queues as they stand before it is applied."""
+        return SchedulerStats(len(self.running), len(self.waiting), out.num_decode_tokens,
+                              out.total_num_scheduled_tokens - out.num_decode_tokens)
 
     def finish_requests(self, request_ids: list[str], status: SequenceStatus
                         ) -> list[ScheduledSeq]:

@@ -54,6 +54,8 @@ class SchedulerOutput:
     what is left of it) for a sequence starting up, 1 for a decoding one. A sequence samples a
     token when the step reaches the end of its tokens. ``finished_seq_ids`` lists the sequences
     that finished since the last step (stopped, aborted, failed): the runner forgets them.
+    ``num_decode_tokens`` counts the decodes among them (one token of a sequence whose prompt
+    is computed), for the step's statistics.
     """
 
     scheduled_new_seqs: list[NewSeqData]
@@ -61,6 +63,7 @@ class SchedulerOutput:
     num_scheduled_tokens: dict[int, int]
     total_num_scheduled_tokens: int
     finished_seq_ids: set[int]
+    num_decode_tokens: int = 0
 # --8<-- [end:scheduler_output]
 
 

@@ -299,8 +299,10 @@ class ModelRunner:
         each kind): a step that mixes decodes with prompt chunks then attends in two runs."""
         b = self.input_batch
         num_scheduled = np.array(counts, dtype=np.int64)
-        order = np.argsort(num_scheduled > 1, kind="stable")
-        seq_ids, num_scheduled = [seq_ids[i] for i in order], num_scheduled[order]
+        longer = num_scheduled > 1
+        if (longer[:-1] & ~longer[1:]).any():   # a decode after a longer query: reorder
+            order = np.argsort(longer, kind="stable")
+            seq_ids, num_scheduled = [seq_ids[i] for i in order], num_scheduled[order]
         rows = np.fromiter((b.row_of[i] for i in seq_ids), dtype=np.int64, count=len(seq_ids))
         ids, md, samples = self._prepare_inputs(rows, num_scheduled)
         hidden = self.model(ids, md.positions, md)
