@@ -109,9 +109,12 @@ def test_graph_memory_is_measured_and_left_out_of_the_kv_cache() -> None:
     eager_kv, none = _kv_and_graph_bytes(True)
     graphs_kv, graph_bytes = _kv_and_graph_bytes(False)
     assert none == 0 and graph_bytes > 0
-    shrink = eager_kv - graphs_kv   # the budget left out what the profiling run's graphs took
+    # The budget leaves out what capturing took in the profiling run: the graphs' pool, and
+    # the first capture's one-time costs (workspaces for the capture stream, kernel images),
+    # which the second capture, measured here, finds already paid.
+    shrink = eager_kv - graphs_kv
     print(f"graphs {graph_bytes / 2**20:.1f} MiB, KV cache smaller by {shrink / 2**20:.1f} MiB")
-    assert 0.5 * graph_bytes <= shrink <= 2 * graph_bytes + 2**26, (shrink, graph_bytes)
+    assert graph_bytes <= shrink <= graph_bytes + 2**29, (shrink, graph_bytes)
 
 
 def test_qwen3_shape_bf16_graphs_match_eager() -> None:
