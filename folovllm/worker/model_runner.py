@@ -442,6 +442,7 @@ class ModelRunner:
         mc = self.config.model_config
         return CUDAGraphRunner(sizes, mc.hf_config.hidden_size, mc.torch_dtype, self.device)
 
+    @torch.inference_mode()
     def _capture_graphs(self) -> int:
         """Capture every decode graph against the cache bound now; returns their bytes. The
         step buffers hold empty rows meanwhile: nothing is read from or written to the cache."""
