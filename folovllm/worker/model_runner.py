@@ -81,10 +81,8 @@ class ModelRunner:
         An explicit ``kv_cache_memory_bytes`` wins. On GPU: ``gpu_memory_utilization`` of the
         card minus what is already used (weights), the peak of the largest step — forward
         pass, logits of ``max_num_seqs`` rows and the sampler's work on them — measured by
-        running one (vLLM's profiling run), the CUDA graphs (captured against the profiling
-        run's throw-away cache, measured, and dropped: the real ones are captured once the real
-        cache exists, since a graph holds its addresses), and the penalty counts a request may
-        ask for later (``_penalty_bytes``). On CPU: 4 GiB.
+        running one (vLLM's profiling run), the CUDA graphs (``_graph_bytes``), and the penalty
+        counts a request may ask for later (``_penalty_bytes``). On CPU: 4 GiB.
         """
         cc = self.config.cache_config
         if cc.kv_cache_memory_bytes is not None:
@@ -93,13 +91,10 @@ class ModelRunner:
             return DEFAULT_CPU_KV_BYTES
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(self.device)
-        profile_kv_bytes = self._profile_run()   # leaves its throw-away cache bound
+        profile_kv_bytes = self._profile_run()
         # weights + the largest step, less the throw-away cache the profiling run needed
         peak = torch.cuda.max_memory_allocated(self.device) - profile_kv_bytes
-        graph_bytes = self._capture_graphs()
-        if self.cuda_graphs is not None:
-            self.cuda_graphs.release()
-        self._free_kv_cache()
+        graph_bytes = self._graph_bytes()
         free, total = torch.cuda.mem_get_info(self.device)
         not_ours = total - free - torch.cuda.memory_reserved(self.device)  # CUDA context, others
         return (int(total * cc.gpu_memory_utilization) - peak - max(not_ours, 0) - graph_bytes
@@ -451,6 +446,18 @@ class ModelRunner:
         mc = self.config.model_config
         return CUDAGraphRunner(sizes, mc.hf_config.hidden_size, mc.torch_dtype, self.device)
 
+    def _graph_bytes(self) -> int:
+        """The device memory the CUDA graphs take: captured against a one-block throw-away
+        cache (no row reads or writes it while capturing), measured, and dropped. The real
+        graphs are captured once the real cache exists: a graph holds its addresses."""
+        if self.cuda_graphs is None:
+            return 0
+        self._allocate_kv_cache(1)
+        graph_bytes = self._capture_graphs()
+        self.cuda_graphs.release()
+        self._free_kv_cache()
+        return graph_bytes
+
     @torch.inference_mode()
     def _capture_graphs(self) -> int:
         """Capture every decode graph against the cache bound now; returns their bytes. The
@@ -500,8 +507,7 @@ class ModelRunner:
 
     @torch.inference_mode()
     def _profile_run(self) -> int:
-        """Run the largest step once; returns the bytes of the throw-away cache it used (left
-        bound: the caller measures the CUDA graphs against it, then frees it).
+        """Run the largest step once; returns the bytes of the throw-away cache it used.
 
         A prefill of ``max_num_batched_tokens`` tokens (split into sequences that fit
         ``max_model_len``), then logits and a sampling pass with top-p for ``max_num_seqs`` rows:
@@ -519,6 +525,7 @@ class ModelRunner:
         smd = SamplingMetadata.build(params, [0] * len(params), [None] * len(params),
                                      mc.vocab_size, self.device)
         Sampler()(self.model.compute_logits(hidden), smd)
+        self._free_kv_cache()
         return kv_bytes
 
     @torch.inference_mode()
