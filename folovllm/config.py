@@ -94,9 +94,10 @@ class ModelConfig:
     seed: int = 0
     load_format: str = "auto"
     skip_tokenizer_init: bool = False
-    # CUDA graphs arrive in M6; until then every step runs eagerly, and the only honest value
-    # is True (a False that changed nothing would let a user believe graphs were in use)
-    enforce_eager: bool = True
+    # None: decode steps replay CUDA graphs where they can (CUDA and the Triton kernels), every
+    # step runs eagerly elsewhere; resolved to True or False below. False asks for graphs (an
+    # error where there are none); True runs every step eagerly.
+    enforce_eager: bool | None = None
     max_logprobs: int = 20   # the most top log-probabilities a request may ask for (vLLM's)
     device: str = "auto"
     attention_backend: str = "auto"
@@ -109,13 +110,12 @@ class ModelConfig:
         check_choice("load_format", self.load_format, LOAD_FORMATS)
         check_int("seed", self.seed)
         check_bool("skip_tokenizer_init", self.skip_tokenizer_init)
-        check_bool("enforce_eager", self.enforce_eager)
-        if not self.enforce_eager:
-            raise fail("enforce_eager", False, "CUDA graphs are not implemented yet (they arrive "
-                        "in M6) and every step runs eagerly; leave it True")
+        if self.enforce_eager is not None:
+            check_bool("enforce_eager", self.enforce_eager)
         check_int("max_logprobs", self.max_logprobs, 0)
         check_choice("attention_backend", self.attention_backend, ATTENTION_BACKENDS)
         self.device = str(resolve_device(self.device))
+        self.enforce_eager = self._resolve_enforce_eager()
         if self.model is None:
             self.model = str(ensure_default_model())
         if not isinstance(self.model, (str, Path)):
@@ -125,6 +125,19 @@ class ModelConfig:
         self.hf_config = self._load_hf_config()
         self.torch_dtype = self._resolve_dtype()
         self.max_model_len = self._resolve_max_model_len()
+
+    def _resolve_enforce_eager(self) -> bool:
+        """CUDA graphs replay kernels on a CUDA device, and only kernels that read every input
+        from device memory: the Triton backend's. The reference backend loops over sequences in
+        Python (lengths on the host), which a graph would freeze at their captured values."""
+        graphs_possible = self.device == "cuda" and self.attention_backend != "torch"
+        if self.enforce_eager is None:
+            return not graphs_possible
+        if not self.enforce_eager and not graphs_possible:
+            raise fail("enforce_eager", False, "CUDA graphs need device='cuda' and the Triton "
+                       f"attention backend (device={self.device!r}, attention_backend="
+                       f"{self.attention_backend!r}); leave enforce_eager unset or True")
+        return self.enforce_eager
 
     def _load_hf_config(self) -> Any:
         from transformers import AutoConfig
@@ -258,6 +271,8 @@ class SchedulerConfig:
     enable_chunked_prefill: bool = True
     long_prefill_token_threshold: int = 0
     policy: str = "fcfs"
+    # decode batch sizes captured as CUDA graphs; None: default_cuda_graph_sizes(max_num_seqs)
+    cuda_graph_sizes: list[int] | None = None
 
     def __post_init__(self) -> None:
         check_int("max_num_seqs", self.max_num_seqs, 1)
@@ -270,6 +285,28 @@ class SchedulerConfig:
                        "it caps prompt chunks, so it needs enable_chunked_prefill=True; "
                        "leave it 0 or turn chunked prefill on")
         check_choice("policy", self.policy, SCHEDULER_POLICIES)
+        if self.cuda_graph_sizes is not None:
+            self.cuda_graph_sizes = self._checked_graph_sizes(self.cuda_graph_sizes)
+
+    def _checked_graph_sizes(self, sizes: Any) -> list[int]:
+        if not isinstance(sizes, (list, tuple)) or not sizes:
+            raise fail("cuda_graph_sizes", sizes, "must be a non-empty list of batch sizes")
+        for size in sizes:
+            if isinstance(size, bool) or not isinstance(size, int) \
+                    or not 1 <= size <= self.max_num_seqs:
+                raise fail("cuda_graph_sizes", sizes, "every size must be an integer in "
+                           f"[1, max_num_seqs={self.max_num_seqs}]")
+        return sorted(set(sizes))
+
+
+# --8<-- [start:graph_sizes]
+def default_cuda_graph_sizes(max_num_seqs: int) -> list[int]:
+    """1, 2, 4, then every 8 up to 256 and every 16 beyond (vLLM's list), and ``max_num_seqs``:
+    a decode batch of ``n`` replays the smallest size >= ``n``, so the padding wasted is under 8
+    rows (16 past 256) and the largest batch a step can hold always has a graph."""
+    sizes = [1, 2, 4, *range(8, 257, 8), *range(272, max_num_seqs + 1, 16), max_num_seqs]
+    return sorted({s for s in sizes if s <= max_num_seqs})
+# --8<-- [end:graph_sizes]
 
 
 @dataclass
@@ -297,6 +334,14 @@ class EngineConfig:
 
     def __post_init__(self) -> None:
         m, s = self.model_config, self.scheduler_config
+        if m.enforce_eager and s.cuda_graph_sizes is not None:
+            raise fail("cuda_graph_sizes", s.cuda_graph_sizes, "every step runs eagerly "
+                       f"(enforce_eager=True on device={m.device!r}), so no graph is captured; "
+                       "drop it, or leave enforce_eager unset on a CUDA device")
+        if m.enforce_eager:
+            s.cuda_graph_sizes = []
+        elif s.cuda_graph_sizes is None:
+            s.cuda_graph_sizes = default_cuda_graph_sizes(s.max_num_seqs)
         if s.max_num_batched_tokens is None:
             s.max_num_batched_tokens = (8192 if s.enable_chunked_prefill
                                         else max(m.max_model_len, 8192))

@@ -8,6 +8,7 @@ Engines:
   baseline: whole prompts, and a step prefills or decodes); its token budget is raised to
   ``max_model_len`` when it is smaller, since a step must hold a whole prompt, and it takes no
   ``long_prefill_token_threshold``;
+- ``folovllm-eager``: the same with ``enforce_eager=True`` (M6's baseline: no CUDA graphs);
 - ``transformers``: HF ``generate`` on static batches of ``hf_batch_size`` prompts.
 
 (An earlier milestone's engine is measured from its tag: ``python -m benchmarks.ladder``.)
@@ -96,6 +97,8 @@ class _OurEngine:
         self.name, self.timeline = name, timeline
         kwargs = {"max_num_seqs": max_num_seqs, **model_kwargs,
                   "enable_prefix_caching": name != "folovllm-no-prefix-cache"}
+        if name == "folovllm-eager":
+            kwargs["enforce_eager"] = True
         if name == "folovllm-no-chunked-prefill":   # no chunks: no cap on them either
             kwargs["enable_chunked_prefill"] = False
             kwargs.pop("long_prefill_token_threshold", None)

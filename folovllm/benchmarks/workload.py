@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from folovllm.validation import check_int, fail
 
-ENGINES = ("folovllm", "folovllm-no-prefix-cache", "folovllm-no-chunked-prefill", "transformers")
+ENGINES = ("folovllm", "folovllm-no-prefix-cache", "folovllm-no-chunked-prefill",
+           "folovllm-eager", "transformers")
 WORKLOADS = ("random", "nanovllm", "shared-prefix", "long-prompt")
 
 

@@ -61,6 +61,12 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
                         "config.json is read")
 
 
+def _add_engine_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--enforce-eager", action="store_true",
+                   help="run every step eagerly; otherwise decode steps replay CUDA graphs "
+                        "on a GPU")
+
+
 def _check_model_args(args: argparse.Namespace) -> None:
     """The model options' checks that need no torch. Whether CUDA is there (``--device cuda``)
     needs torch, and is checked when the engine starts, before the weights are read."""
@@ -100,7 +106,7 @@ def _make_llm(args: argparse.Namespace, **extra: Any) -> LLM:
 
     _quiet_loading()
     return LLM(args.model, dtype=args.dtype, device=args.device, load_format=args.load_format,
-               **extra)
+               enforce_eager=args.enforce_eager or None, **extra)
 
 
 def _cmd_version(_: argparse.Namespace) -> int:
@@ -246,7 +252,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
     _quiet_loading()
     model_kwargs = dict(model=args.model, dtype=args.dtype, device=args.device,
-                        load_format=args.load_format)
+                        load_format=args.load_format, enforce_eager=args.enforce_eager or None)
     if args.max_model_len is not None:
         model_kwargs["max_model_len"] = args.max_model_len
     for name in ("gpu_memory_utilization", "max_num_seqs", "max_num_batched_tokens"):
@@ -284,11 +290,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true",
                    help="no progress bar and no closing speed line (both go to stderr)")
     _add_model_args(p)
+    _add_engine_args(p)
     _add_sampling_args(p)
 
     p = command("chat", "an interactive chat that streams the reply", _cmd_chat)
     p.add_argument("--system", default=None, help="a system message (default: none)")
     _add_model_args(p)
+    _add_engine_args(p)
     _add_sampling_args(p)
 
     p = command("bench", "throughput: our engine vs transformers generate", _cmd_bench)
@@ -300,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--long-every", type=int, default=8, help="long-prompt: every n-th is long")
     p.add_argument("--engines", default="folovllm,transformers",
                    help="comma-separated: folovllm, folovllm-no-prefix-cache, "
-                        "folovllm-no-chunked-prefill, transformers")
+                        "folovllm-no-chunked-prefill, folovllm-eager, transformers")
     p.add_argument("--hf-batch-size", type=int, default=None,
                    help="static batch size of transformers generate (default: all prompts)")
     p.add_argument("--range-ratio", type=float, default=0.0,
@@ -326,6 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-json", default=None,
                    help="also write the results to this file (default: none)")
     _add_model_args(p)
+    _add_engine_args(p)
 
     return parser
 

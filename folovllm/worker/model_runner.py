@@ -34,6 +34,7 @@ from folovllm.model_executor.layers.sampler import Sampler, SamplerOutput, Sampl
 from folovllm.model_executor.loader import load_model
 from folovllm.sampling_params import SamplingParams
 from folovllm.utils import to_device
+from folovllm.worker.cuda_graph import CUDAGraphRunner
 from folovllm.worker.input_batch import InputBatch
 
 logger = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ class ModelRunner:
         self.vocab_size = mc.vocab_size
         self.input_batch = InputBatch(sc.max_num_seqs, self.max_model_len,
                                       self.max_blocks_per_seq, self.device)
+        self.cuda_graphs = self._make_graph_runner()
         self._allocate_step_buffers()
         generator = torch.Generator(device=self.device)
         generator.manual_seed(mc.seed)
@@ -69,6 +71,7 @@ class ModelRunner:
         self.num_blocks = self._num_blocks()
         self._allocate_kv_cache(self.num_blocks)
         self._warm_up()
+        self._capture_graphs()
 
     # ---- KV cache sizing and allocation --------------------------------------------------
     # --8<-- [start:kv_budget]
@@ -78,8 +81,10 @@ class ModelRunner:
         An explicit ``kv_cache_memory_bytes`` wins. On GPU: ``gpu_memory_utilization`` of the
         card minus what is already used (weights), the peak of the largest step — forward
         pass, logits of ``max_num_seqs`` rows and the sampler's work on them — measured by
-        running one (vLLM's profiling run), and the penalty counts a request may ask for later
-        (``_penalty_bytes``). On CPU: 4 GiB.
+        running one (vLLM's profiling run), the CUDA graphs (captured against the profiling
+        run's throw-away cache, measured, and dropped: the real ones are captured once the real
+        cache exists, since a graph holds its addresses), and the penalty counts a request may
+        ask for later (``_penalty_bytes``). On CPU: 4 GiB.
         """
         cc = self.config.cache_config
         if cc.kv_cache_memory_bytes is not None:
@@ -88,12 +93,16 @@ class ModelRunner:
             return DEFAULT_CPU_KV_BYTES
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(self.device)
-        profile_kv_bytes = self._profile_run()
-        free, total = torch.cuda.mem_get_info(self.device)
-        not_ours = total - free - torch.cuda.memory_reserved(self.device)  # CUDA context, others
+        profile_kv_bytes = self._profile_run()   # leaves its throw-away cache bound
         # weights + the largest step, less the throw-away cache the profiling run needed
         peak = torch.cuda.max_memory_allocated(self.device) - profile_kv_bytes
-        return (int(total * cc.gpu_memory_utilization) - peak - max(not_ours, 0)
+        graph_bytes = self._capture_graphs()
+        if self.cuda_graphs is not None:
+            self.cuda_graphs.release()
+        self._free_kv_cache()
+        free, total = torch.cuda.mem_get_info(self.device)
+        not_ours = total - free - torch.cuda.memory_reserved(self.device)  # CUDA context, others
+        return (int(total * cc.gpu_memory_utilization) - peak - max(not_ours, 0) - graph_bytes
                 - self._penalty_bytes())
 
     def _penalty_bytes(self) -> int:
@@ -153,8 +162,9 @@ class ModelRunner:
 
     def _zero_new_blocks(self, block_ids: list[int]) -> None:
         """Zero the blocks this step handed out that no step has used yet; afterwards every
-        block a kernel can read holds finite values."""
-        if not block_ids:
+        block a kernel can read holds finite values. Only for a backend that reads whole
+        blocks: the Triton kernels never load a position past a sequence's length."""
+        if not block_ids or not self.attn_backend.READS_WHOLE_BLOCKS:
             return
         ids = torch.tensor(block_ids, dtype=torch.long)
         new = ids[~self._zeroed[ids]].unique()
@@ -190,6 +200,12 @@ class ModelRunner:
         self._np = {k: t.numpy() for k, t in self._host.items()}
         self._dev = ({k: torch.zeros_like(t, device=self.device) for k, t in self._host.items()}
                      if pin else self._host)
+        # the captured graphs' block tables: every row as wide as the longest sequence's table
+        # (a graph cannot follow a width that changes per step; a kernel reads only the first
+        # cdiv(seq_len, block_size) entries of a row, so what lies beyond is never read)
+        self._graph_block_tables = (torch.zeros(s, self.max_blocks_per_seq, dtype=torch.int32,
+                                                device=self.device)
+                                    if self.cuda_graphs is not None else None)
 
     def _to_step_device(self, name: str, n: int) -> torch.Tensor:
         """The first ``n`` entries of a step buffer, on the device (one non-blocking copy)."""
@@ -198,7 +214,7 @@ class ModelRunner:
         return self._dev[name][:n].copy_(self._host[name][:n], non_blocking=True)
 
     # --8<-- [start:prepare_inputs]
-    def _prepare_inputs(self, rows: np.ndarray, num_scheduled: np.ndarray
+    def _prepare_inputs(self, rows: np.ndarray, num_scheduled: np.ndarray, num_padded: int = 0
                         ) -> tuple[torch.Tensor, AttentionMetadata, np.ndarray]:
         """The step's flat ``input_ids``, its attention metadata, and which sequences sample.
 
@@ -206,7 +222,8 @@ class ModelRunner:
         on: a whole prompt, the rest of one, or its last token. Every per-token array is built
         from the per-sequence ones with ``repeat`` and fancy indexing, no Python loop: position
         ``p`` of row ``r`` reads token ``token_ids[r, p]`` and its K/V go to slot
-        ``block_table[r, p // block_size] * block_size + p % block_size``.
+        ``block_table[r, p // block_size] * block_size + p % block_size``. ``num_padded`` rows
+        in all (a CUDA graph's batch size) adds empty rows after the real ones (``_pad``).
         """
         b, bs, h = self.input_batch, self.block_size, self._np
         n, total = len(rows), int(num_scheduled.sum())
@@ -228,19 +245,35 @@ class ModelRunner:
         samples = seq_lens == b.num_tokens[rows]   # the step reaches the end of its tokens
         num_logits = int(samples.sum())
         h["logits_indices"][:num_logits] = (ends - 1)[samples]
+        if num_padded > n:
+            self._pad(n, num_padded, total, width)
+            n, total = num_padded, total + num_padded - n
         md = AttentionMetadata(
             positions=self._to_step_device("positions", total),
             slot_mapping=self._to_step_device("slot_mapping", total),
             seq_lens=self._to_step_device("seq_lens", n),
             block_tables=self._to_step_device("block_tables", n * width).view(n, width),
             query_start_loc=self._to_step_device("query_start_loc", n + 1),
-            query_start_loc_host=[0, *ends.tolist()], seq_lens_host=seq_lens.tolist(),
+            query_start_loc_host=h["query_start_loc"][:n + 1].tolist(),
+            seq_lens_host=h["seq_lens"][:n].tolist(),
             max_query_len=int(num_scheduled.max()), max_seq_len=int(seq_lens.max()))
         num_decodes = int((num_scheduled == 1).sum())   # first: _execute orders them so
         if 0 < num_decodes < n:
             md.split_decodes(num_decodes)
         return self._to_step_device("input_ids", total), md, samples
     # --8<-- [end:prepare_inputs]
+
+    def _pad(self, n: int, num_padded: int, total: int, width: int) -> None:
+        """Rows ``n..num_padded`` of a decode step as empty sequences: a token whose K/V are not
+        stored (slot -1), no context to attend (length 0) and no block. The graph computes them
+        with the rest, and their results are dropped."""
+        h, pad = self._np, num_padded - n
+        h["input_ids"][total:total + pad] = 0
+        h["positions"][total:total + pad] = 0
+        h["slot_mapping"][total:total + pad] = -1
+        h["seq_lens"][n:num_padded] = 0
+        h["query_start_loc"][n + 1:num_padded + 1] = total + np.arange(1, pad + 1)
+        h["block_tables"][n * width:num_padded * width] = 0
 
     # ---- one step ------------------------------------------------------------------------
     # --8<-- [start:execute_model]
@@ -304,8 +337,13 @@ class ModelRunner:
             order = np.argsort(longer, kind="stable")
             seq_ids, num_scheduled = [seq_ids[i] for i in order], num_scheduled[order]
         rows = np.fromiter((b.row_of[i] for i in seq_ids), dtype=np.int64, count=len(seq_ids))
-        ids, md, samples = self._prepare_inputs(rows, num_scheduled)
-        hidden = self.model(ids, md.positions, md)
+        graph_size = self._graph_size(num_scheduled)
+        ids, md, samples = self._prepare_inputs(rows, num_scheduled, graph_size or 0)
+        if graph_size:
+            self._graph_block_tables[:graph_size, :md.block_tables.shape[1]] = md.block_tables
+            hidden = self.cuda_graphs.replay(graph_size)[:len(rows)]
+        else:
+            hidden = self.model(ids, md.positions, md)
         num_logits = int(samples.sum())
         if not num_logits:   # every sequence stops inside its prompt (M5): nothing to sample
             return ModelRunnerOutput(seq_ids, [[] for _ in seq_ids], [0.0] * len(seq_ids))
@@ -323,6 +361,13 @@ class ModelRunner:
             raise
         return self._to_output(seq_ids, samples, sample_rows, sampled)
     # --8<-- [end:execute_model]
+
+    def _graph_size(self, num_scheduled: np.ndarray) -> int | None:
+        """The captured batch size this step replays, or None to run it eagerly: only a step of
+        one-token queries (decodes) has the fixed shape a graph recorded."""
+        if self.cuda_graphs is None or num_scheduled.max() != 1:
+            return None
+        return self.cuda_graphs.padded_size(len(num_scheduled))
 
     def _to_output(self, seq_ids: list[int], samples: np.ndarray, sample_rows: np.ndarray,
                    out: SamplerOutput) -> ModelRunnerOutput:
@@ -386,6 +431,41 @@ class ModelRunner:
             self.output_counts.index_put_((index, token_ids), torch.ones_like(
                 token_ids, dtype=torch.int32), accumulate=True)
 
+    # ---- CUDA graphs ---------------------------------------------------------------------
+    def _make_graph_runner(self) -> CUDAGraphRunner | None:
+        sizes = self.config.scheduler_config.cuda_graph_sizes
+        if not sizes:
+            return None
+        if not self.attn_backend.SUPPORTS_CUDA_GRAPHS:
+            raise ValueError("enforce_eager=False is invalid: CUDA graphs need the Triton "
+                             "attention backend, and it is not available here")
+        mc = self.config.model_config
+        return CUDAGraphRunner(sizes, mc.hf_config.hidden_size, mc.torch_dtype, self.device)
+
+    def _capture_graphs(self) -> int:
+        """Capture every decode graph against the cache bound now; returns their bytes. The
+        step buffers hold empty rows meanwhile: nothing is read from or written to the cache."""
+        if self.cuda_graphs is None:
+            return 0
+        for name, value in (("input_ids", 0), ("positions", 0), ("slot_mapping", -1),
+                            ("seq_lens", 0), ("query_start_loc", 0)):
+            self._dev[name].fill_(value)
+        return self.cuda_graphs.capture(self._graph_forward)
+
+    def _graph_forward(self, size: int) -> torch.Tensor:
+        """The model on the first ``size`` rows of the step buffers as a decode step: what a
+        graph records; each replay reads what ``_prepare_inputs`` put there. The longest
+        context is given as ``max_model_len``, so the decode kernel's split count is fixed per
+        size and holds for any context a replay meets."""
+        d = self._dev
+        md = AttentionMetadata(
+            positions=d["positions"][:size], slot_mapping=d["slot_mapping"][:size],
+            seq_lens=d["seq_lens"][:size], block_tables=self._graph_block_tables[:size],
+            query_start_loc=d["query_start_loc"][:size + 1],
+            query_start_loc_host=list(range(size + 1)), seq_lens_host=[0] * size,
+            max_query_len=1, max_seq_len=self.max_model_len)
+        return self.model(d["input_ids"][:size], md.positions, md)
+
     # ---- startup runs --------------------------------------------------------------------
     def _dummy_step(self, lengths: list[int], first_block: int = 0) -> AttentionMetadata:
         """Run the model on fake sequences of ``lengths`` zero tokens over consecutive blocks
@@ -409,7 +489,8 @@ class ModelRunner:
 
     @torch.inference_mode()
     def _profile_run(self) -> int:
-        """Run the largest step once; returns the bytes of the throw-away cache it used.
+        """Run the largest step once; returns the bytes of the throw-away cache it used (left
+        bound: the caller measures the CUDA graphs against it, then frees it).
 
         A prefill of ``max_num_batched_tokens`` tokens (split into sequences that fit
         ``max_model_len``), then logits and a sampling pass with top-p for ``max_num_seqs`` rows:
@@ -427,7 +508,6 @@ class ModelRunner:
         smd = SamplingMetadata.build(params, [0] * len(params), [None] * len(params),
                                      mc.vocab_size, self.device)
         Sampler()(self.model.compute_logits(hidden), smd)
-        self._free_kv_cache()
         return kv_bytes
 
     @torch.inference_mode()

@@ -13,6 +13,13 @@ import torch.nn.functional as F
 
 from folovllm.attention.metadata import AttentionMetadata
 
+# Python loops over the host copy of the lengths: a CUDA graph would replay the lengths
+# it recorded, so decode steps never run in one (M6).
+SUPPORTS_CUDA_GRAPHS = False
+# It gathers whole blocks and masks their unused tail: the runner zeroes a block before its
+# first use, since a mask does not remove a NaN that uninitialised memory may hold.
+READS_WHOLE_BLOCKS = True
+
 
 # --8<-- [start:write_kv]
 def write_kv(k_cache: torch.Tensor, v_cache: torch.Tensor, k: torch.Tensor, v: torch.Tensor,

@@ -31,6 +31,12 @@ import triton.language as tl
 
 from folovllm.attention.metadata import AttentionMetadata
 
+# Every kernel reads the step's lengths and tables from device memory, so a CUDA graph
+# that recorded them replays correctly for new values (M6).
+SUPPORTS_CUDA_GRAPHS = True
+# Masked loads read nothing past a sequence's length: blocks need no zeroing before use.
+READS_WHOLE_BLOCKS = False
+
 _LOG2E = 1.4426950408889634  # softmax in base 2: exp(x) == exp2(x * log2(e)), exp2 is one instruction
 _MIN_DOT = 16                # tl.dot needs every tile dimension >= 16
 _MIN_SPLIT_TOKENS = 256      # shorter splits: the partial outputs and merge outweigh the parallelism

@@ -221,9 +221,8 @@ class Sampler:
             logits = logits.index_put((md.suppress_rows, md.suppress_cols),
                                       torch.full((), _NEG_INF, device=logits.device))
         logits = apply_penalties(logits, md)
-        greedy_ids = logits.argmax(dim=-1)
         if md.all_greedy:
-            sampled = greedy_ids
+            sampled = logits.argmax(dim=-1)
         else:
             temp = torch.where(md.temperature > 0, md.temperature, torch.ones_like(md.temperature))
             scaled = logits / temp.unsqueeze(1)
@@ -231,7 +230,7 @@ class Sampler:
                 scaled = apply_truncation(scaled, md)
             random_ids = _draw(scaled.softmax(dim=-1), md.generators, self.generator)
             sampled = random_ids if md.all_random else torch.where(
-                md.temperature > 0, random_ids, greedy_ids)
+                md.temperature > 0, random_ids, logits.argmax(dim=-1))
         if raw_logprobs is None:
             sampled_lp = raw_logits.gather(1, sampled.unsqueeze(1)).squeeze(1) - lse
             empty = sampled.new_empty((sampled.shape[0], 0))

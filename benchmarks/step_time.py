@@ -1,0 +1,100 @@
+"""Decode step time, wall vs GPU, with CUDA graphs and without.
+
+For each batch size, an engine decodes that many sequences (prompts of ``--prompt-len`` tokens)
+and the script measures the mean wall time of a decode step, the GPU time inside it (the sum of
+its kernels' durations, from ``torch.profiler``) and how many launches the host made for it (a
+kernel launch, or one graph launch for a whole replayed step). Wall time well above GPU time
+is host overhead: the GPU waits for the host.
+
+Run: ``python -m benchmarks.step_time --model folovllm/benchmarks/configs/qwen3-0.6b
+--load-format dummy --sizes 1,16,64,256 --output-json step-time.json``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+
+import torch
+from torch.profiler import ProfilerActivity, profile
+
+from folovllm import SamplingParams
+from folovllm.engine.llm_engine import LLMEngine
+
+LAUNCHES = ("cudaLaunchKernel", "cuLaunchKernel", "cudaLaunchKernelExC", "cuLaunchKernelEx",
+            "cudaGraphLaunch")
+
+
+def _decoding_engine(args: argparse.Namespace, num_seqs: int, eager: bool) -> LLMEngine:
+    """An engine with ``num_seqs`` sequences past their prefill, decoding."""
+    engine = LLMEngine.from_engine_args(
+        model=args.model, load_format=args.load_format, max_model_len=args.max_model_len,
+        max_num_seqs=num_seqs, skip_tokenizer_init=True, enforce_eager=eager or None)
+    rng = random.Random(0)
+    params = SamplingParams(temperature=0.6, max_tokens=4 * args.steps + 20, ignore_eos=True)
+    for _ in range(num_seqs):
+        engine.add_request({"prompt_token_ids": [rng.randrange(10000)
+                                                 for _ in range(args.prompt_len)]}, params)
+    while engine.scheduler.waiting or engine.last_step_stats.num_prefill_tokens:
+        engine.step()
+    for _ in range(3):
+        engine.step()
+    return engine
+
+
+def measure(args: argparse.Namespace, num_seqs: int, eager: bool) -> dict:
+    engine = _decoding_engine(args, num_seqs, eager)
+    walls = []
+    for _ in range(3):   # best of three timed stretches: the machine is shared and noisy
+        torch.cuda.synchronize()
+        start = time.perf_counter()
+        for _ in range(args.steps):
+            engine.step()
+        torch.cuda.synchronize()
+        walls.append((time.perf_counter() - start) / args.steps)
+    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        for _ in range(args.steps):
+            engine.step()
+        torch.cuda.synchronize()
+    events = prof.key_averages()
+    gpu_us = sum(e.self_device_time_total for e in events
+                 if e.device_type == torch.autograd.DeviceType.CUDA)
+    launches = sum(e.count for e in events if e.key in LAUNCHES)
+    while engine.has_unfinished_requests():
+        engine.step()
+    return {"num_seqs": num_seqs, "cuda_graphs": not eager,
+            "wall_ms": round(min(walls) * 1e3, 3),
+            "gpu_ms": round(gpu_us / args.steps / 1e3, 3),
+            "launches_per_step": round(launches / args.steps, 1)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--load-format", default="auto")
+    ap.add_argument("--sizes", default="1,16,64,256")
+    ap.add_argument("--prompt-len", type=int, default=512)
+    ap.add_argument("--max-model-len", type=int, default=2048)
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--output-json", default=None)
+    args = ap.parse_args(argv)
+    rows = []
+    for n in (int(s) for s in args.sizes.split(",")):
+        for eager in (True, False):
+            rows.append(measure(args, n, eager))
+            r = rows[-1]
+            print(f"{n:4d} seqs  graphs={str(r['cuda_graphs']):5s}  wall {r['wall_ms']:7.2f} ms"
+                  f"  GPU {r['gpu_ms']:7.2f} ms  launches/step {r['launches_per_step']:7.1f}",
+                  flush=True)
+    result = {"model": args.model, "prompt_len": args.prompt_len, "steps": args.steps,
+              "device": torch.cuda.get_device_name(), "torch_version": torch.__version__,
+              "rows": rows}
+    if args.output_json:
+        with open(args.output_json, "w") as f:
+            json.dump(result, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
