@@ -10,20 +10,27 @@ process (``tensor_parallel_size=1``) runs the same layers unsharded, with no gro
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import torch
 import torch.distributed as dist
 
 
-def init_distributed(world_size: int, rank: int, init_method: str, backend: str) -> None:
+def init_distributed(world_size: int, rank: int, init_method: str, backend: str,
+                     timeout_s: float | None = None) -> None:
     """Join this process to the group of ``world_size`` ranks that ``init_method`` (a
     ``tcp://host:port`` or ``file://path`` rendezvous) brings together.
 
     ``backend`` is ``"gloo"`` for CPU tensors and ``"nccl"`` for CUDA ones; with NCCL each rank
     must select its own CUDA device before calling this, since NCCL reduces on the current device.
+    ``timeout_s`` bounds how long the rendezvous and each collective wait for the other ranks
+    (``torch.distributed``'s default, 30 minutes for gloo, when ``None``).
     """
     if not 0 <= rank < world_size:
         raise ValueError(f"rank={rank} is invalid: it must be in [0, world_size={world_size})")
-    dist.init_process_group(backend, init_method=init_method, world_size=world_size, rank=rank)
+    timeout = None if timeout_s is None else timedelta(seconds=timeout_s)
+    dist.init_process_group(backend, init_method=init_method, world_size=world_size, rank=rank,
+                            timeout=timeout)
 
 
 def destroy_distributed() -> None:
@@ -42,10 +49,21 @@ def get_tp_rank() -> int:
     return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
 
 
-def tensor_model_parallel_all_reduce(x: torch.Tensor) -> torch.Tensor:
-    """Sum ``x`` over all ranks, in place: every rank gets the full sum of the partial results."""
+def tensor_model_parallel_all_reduce(x: torch.Tensor,
+                                     op: dist.ReduceOp.RedOpType = dist.ReduceOp.SUM
+                                     ) -> torch.Tensor:
+    """Sum ``x`` over all ranks, in place: every rank gets the full sum of the partial results
+    (or, with ``op``, their minimum, maximum...)."""
     if get_tp_world_size() > 1:
-        dist.all_reduce(x)
+        dist.all_reduce(x, op=op)
+    return x
+
+
+def tensor_model_parallel_broadcast(x: torch.Tensor, src: int = 0) -> torch.Tensor:
+    """Rank ``src``'s ``x`` on every rank, in place (every rank passes a tensor of its shape):
+    how the tokens rank 0 sampled reach the others."""
+    if get_tp_world_size() > 1:
+        dist.broadcast(x, src=src)
     return x
 
 

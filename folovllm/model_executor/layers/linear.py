@@ -166,8 +166,11 @@ class ColumnParallelLinear(nn.Module):
         """Copy this rank's rows of the full checkpoint tensor ``loaded`` (a weight or a bias)."""
         shard = self.shards[shard_id]
         expected = (shard.full, *param.shape[1:])
+        if loaded.shape[0] != shard.full:
+            raise ValueError(f"checkpoint tensor for {shard_id!r} has {loaded.shape[0]} rows, "
+                             f"expected {shard.full}")
         if tuple(loaded.shape) != expected:
-            raise ValueError(f"checkpoint tensor for shard {shard_id!r} has shape "
+            raise ValueError(f"checkpoint tensor for {shard_id!r} has shape "
                              f"{tuple(loaded.shape)}, expected {expected}")
         param.data.narrow(0, shard.offset, shard.size).copy_(
             loaded.narrow(0, shard.start, shard.size))
