@@ -122,13 +122,46 @@ def render_timeline_svg(result: dict, title: str) -> str:
         return _to_svg(fig)
 
 
+def render_step_time_svg(result: dict, title: str) -> str:
+    """Per batch size, a decode step's wall time eager and with CUDA graphs, each bar split into
+    the GPU's busy time (dark) and the time it waited for the host (light)."""
+    rows = result["rows"]
+    sizes = sorted({r["num_seqs"] for r in rows})
+    with plt.rc_context(_STYLE):
+        fig, ax = plt.subplots(figsize=(7, 3.6))
+        width = 0.38
+        for offset, graphs, color in ((-width / 2, False, "#9fa8da"), (width / 2, True, DECODE)):
+            by = {r["num_seqs"]: r for r in rows if r["cuda_graphs"] == graphs}
+            x = [i + offset for i in range(len(sizes))]
+            gpu = [by[n]["gpu_ms"] for n in sizes]
+            wait = [max(by[n]["wall_ms"] - by[n]["gpu_ms"], 0) for n in sizes]
+            name = "CUDA graphs" if graphs else "eager"
+            ax.bar(x, gpu, width, color=color, label=f"{name}: GPU busy")
+            bars = ax.bar(x, wait, width, bottom=gpu, color=color, alpha=0.35,
+                          label=f"{name}: GPU waits for the host")
+            ax.bar_label(bars, labels=[f"{by[n]['wall_ms']:.1f}" for n in sizes], padding=2,
+                         fontsize=9)
+        ax.set_xticks(range(len(sizes)), [str(n) for n in sizes])
+        ax.set_xlabel("sequences decoding")
+        ax.set_ylabel("ms per decode step (lower is better)")
+        ax.legend(loc="upper left", frameon=False, fontsize=8)
+        ax.set_ylim(0, max(r["wall_ms"] for r in rows) * 1.3)
+        ax.set_title(f"{title}: {result['device']}", loc="left")
+        return _to_svg(fig)
+
+
 def draw_all(results_dir: Path = RESULTS, plots_dir: Path = PLOTS) -> list[Path]:
-    """Draw ``plots_dir/<name>.svg`` for every throughput or ladder results file (kernel, GEMM
-    and memory results are tables only)."""
+    """Draw ``plots_dir/<name>.svg`` for every throughput, ladder or decode-step-time results
+    file (kernel, GEMM and memory results are tables only)."""
     plots_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for path in sorted(results_dir.glob("*.json")):
         data = json.loads(path.read_text())
+        if data.get("benchmark") == "decode-step-time":
+            out = plots_dir / f"{path.stem}.svg"
+            out.write_text(render_step_time_svg(data, path.stem))
+            written.append(out)
+            continue
         if "rungs" not in data and "results" not in data:
             continue
         draw = render_ladder_svg if "rungs" in data else render_svg

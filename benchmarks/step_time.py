@@ -15,12 +15,15 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shlex
+import sys
 import time
 
 import torch
 from torch.profiler import ProfilerActivity, profile
 
 from folovllm import SamplingParams
+from folovllm.benchmarks.throughput import git_commit
 from folovllm.engine.llm_engine import LLMEngine
 
 LAUNCHES = ("cudaLaunchKernel", "cuLaunchKernel", "cudaLaunchKernelExC", "cuLaunchKernelEx",
@@ -70,6 +73,20 @@ def measure(args: argparse.Namespace, num_seqs: int, eager: bool) -> dict:
             "launches_per_step": round(launches / args.steps, 1)}
 
 
+# --8<-- [start:format]
+def format_table(result: dict) -> str:
+    """Per batch size: wall and GPU time of a decode step, eager and with graphs, the host time
+    the GPU waited for (wall - GPU) and the launches per step."""
+    lines = ["| sequences | CUDA graphs | step wall (ms) | GPU busy (ms) | GPU waits (ms) "
+             "| launches / step |", "|---:|---|---:|---:|---:|---:|"]
+    for r in result["rows"]:
+        lines.append(f"| {r['num_seqs']} | {'on' if r['cuda_graphs'] else 'off'} "
+                     f"| {r['wall_ms']:.2f} | {r['gpu_ms']:.2f} "
+                     f"| {max(r['wall_ms'] - r['gpu_ms'], 0):.2f} | {r['launches_per_step']:.0f} |")
+    return "\n".join(lines) + "\n"
+# --8<-- [end:format]
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", required=True)
@@ -88,9 +105,11 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{n:4d} seqs  graphs={str(r['cuda_graphs']):5s}  wall {r['wall_ms']:7.2f} ms"
                   f"  GPU {r['gpu_ms']:7.2f} ms  launches/step {r['launches_per_step']:7.1f}",
                   flush=True)
-    result = {"model": args.model, "prompt_len": args.prompt_len, "steps": args.steps,
+    result = {"benchmark": "decode-step-time", "model": args.model,
+              "prompt_len": args.prompt_len, "steps": args.steps,
+              "command": shlex.join(["python", "-m", "benchmarks.step_time", *sys.argv[1:]]),
               "device": torch.cuda.get_device_name(), "torch_version": torch.__version__,
-              "rows": rows}
+              "commit": git_commit(), "rows": rows}
     if args.output_json:
         with open(args.output_json, "w") as f:
             json.dump(result, f, indent=1)

@@ -20,6 +20,20 @@ RESULTS = REPO / "docs" / "benchmarks" / "results"
 SUMMARY = REPO / "docs" / "snippets" / "benchmarks" / "summary.md"
 
 
+def weight_bytes(model_dir: Path) -> int:
+    """The bf16 weights' bytes, from the shapes alone (a model on the meta device holds no
+    memory). ``parameters()`` yields a tied embedding and LM head once: read once per step."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from folovllm.config import ModelConfig
+
+    config = ModelConfig(model=str(model_dir), dtype="bfloat16", device="cpu", load_format="dummy")
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(config.hf_config, dtype=config.torch_dtype)
+    return sum(p.numel() * p.element_size() for p in model.parameters())
+
+
 # --8<-- [start:bound]
 @dataclass
 class DecodeBound:
@@ -43,21 +57,35 @@ class DecodeBound:
 def decode_bound(kernel: dict, e2e: dict, model_dir: Path = QWEN3_CONFIG) -> DecodeBound:
     """At the decode-kernel benchmark's shape (``batch`` sequences of ``context`` tokens), with
     the model's bf16 weights and the bandwidth that benchmark measured."""
-    import torch
-    from transformers import AutoModelForCausalLM
-
     from folovllm.config import ModelConfig
 
     config = ModelConfig(model=str(model_dir), dtype="bfloat16", device="cpu", load_format="dummy")
-    with torch.device("meta"):  # shapes only: no memory, no weights
-        model = AutoModelForCausalLM.from_config(config.hf_config, dtype=config.torch_dtype)
-    # parameters() yields the tied embedding and LM head once: read once per step
-    weight_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
     shape = kernel["shapes"]
     kv_bytes = shape["batch"] * shape["context"] * config.kv_cache_bytes_per_token()
     tpot = next(r for r in e2e["results"] if r["engine"] == "folovllm")["tpot_p50"]
-    return DecodeBound(weight_bytes, kv_bytes, kernel["copy_gbps"], tpot * 1e3)
+    return DecodeBound(weight_bytes(model_dir), kv_bytes, kernel["copy_gbps"], tpot * 1e3)
 # --8<-- [end:bound]
+
+
+# --8<-- [start:workload_bound]
+def workload_bound(result: dict, copy_gbps: float, model_dir: Path = QWEN3_CONFIG) -> float:
+    """Output tokens/s of a throughput run if every decode step only moved its bytes at
+    ``copy_gbps``: all requests start together (the nano-vllm workload admits them in the first
+    steps), each step reads every weight once and the K/V of every running sequence's context,
+    and request ``i`` (prompt ``a``, output ``b``) runs ``b`` steps over contexts ``a .. a+b-1``.
+    Prefill is left out (it is bound by arithmetic, not bytes): the bound is optimistic."""
+    from folovllm.benchmarks.workload import Workload
+    from folovllm.config import ModelConfig
+
+    config = ModelConfig(model=str(model_dir), dtype="bfloat16", device="cpu", load_format="dummy")
+    w = result["workload"]
+    prompts, outs = Workload(w["name"], num_prompts=w["num_prompts"], seed=w["seed"]).requests(
+        config.vocab_size)
+    kv_per_token = config.kv_cache_bytes_per_token()
+    kv_tokens = sum(b * len(p) + b * (b - 1) // 2 for p, b in zip(prompts, outs))
+    seconds = (max(outs) * weight_bytes(model_dir) + kv_tokens * kv_per_token) / (copy_gbps * 1e9)
+    return sum(outs) / seconds
+# --8<-- [end:workload_bound]
 
 
 def _load(results_dir: Path, name: str) -> dict:
@@ -101,6 +129,17 @@ def _chunked_prefill_row(what: str, result: dict) -> str:
             f"{_device(result['device'])}, commit `{result['commit'][:7]}` |")
 
 
+def _graphs_row(result: dict, bound: float) -> str:
+    """M6: the same engine with CUDA graphs against eager steps, on the nano-vllm workload."""
+    by = {r["engine"]: r for r in result["results"]}
+    on, off = by["folovllm"], by["folovllm-eager"]
+    return (f"| CUDA graphs, nano-vllm | **{on['output_tokens_per_s'] / off['output_tokens_per_s']:.2f}x** "
+            f"| {on['output_tokens_per_s']:.1f} tok/s | {off['output_tokens_per_s']:.1f} tok/s "
+            f"(eager) | 256 requests, Qwen3-0.6B in bf16; {on['output_tokens_per_s'] / bound:.0%} "
+            f"of the bandwidth bound ({bound:,.0f} tok/s); {_device(result['device'])}, commit "
+            f"`{result['commit'][:7]}` |")
+
+
 def _ladder_row(what: str, ladder: dict) -> str:
     w = ladder["workload"]
     ratios = "<br>".join(f"{r['tag']} {r['folovllm'] / r['transformers']:.2f}x"
@@ -114,6 +153,7 @@ def render_summary(results_dir: Path = RESULTS) -> str:
     cpu, cpu_nano = _load(results_dir, "m3-cpu-onednn"), _load(results_dir, "cpu-nanovllm-32")
     gpu, kernel = _load(results_dir, "m3-gpu-nanovllm"), _load(results_dir, "m3-gpu-decode-kernel")
     memory = _load(results_dir, "m3-memory")
+    graphs = _load(results_dir, "m6-gpu-nanovllm")
     bound = decode_bound(kernel, gpu)
     m2, m3 = memory["cases"][0]["rows"]
     shape = f"{kernel['shapes']['batch']} sequences x {kernel['shapes']['context']} tokens"
@@ -139,6 +179,7 @@ def render_summary(results_dir: Path = RESULTS) -> str:
                              _load(results_dir, "m5-gpu-long-prompt-2")),
         _chunked_prefill_row("chunked prefill, ITL p99, CPU",
                              _load(results_dir, "m5-cpu-long-prompt")),
+        _graphs_row(graphs, workload_bound(graphs, kernel["copy_gbps"])),
         _ladder_row("milestone ladder, CPU", _load(results_dir, "ladder-cpu")),
         _ladder_row("milestone ladder, GPU", _load(results_dir, "ladder-gpu")),
     ]

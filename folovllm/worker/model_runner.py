@@ -185,6 +185,7 @@ class ModelRunner:
         self._zeroed = torch.zeros(num_blocks, dtype=torch.bool)
         return total
 
+    # --8<-- [start:zero_new_blocks]
     def _zero_new_blocks(self, block_ids: list[int]) -> None:
         """Zero the blocks this step handed out that no step has used yet; afterwards every
         block a kernel can read holds finite values. Only for a backend that reads whole
@@ -200,6 +201,7 @@ class ModelRunner:
         for layer in self.attn_layers:
             layer.k_cache.index_fill_(0, index, 0)
             layer.v_cache.index_fill_(0, index, 0)
+    # --8<-- [end:zero_new_blocks]
 
     def _free_kv_cache(self) -> None:
         for layer in self.attn_layers:
@@ -211,6 +213,7 @@ class ModelRunner:
 
 
     # ---- persistent step buffers ---------------------------------------------------------
+    # --8<-- [start:step_buffers]
     def _allocate_step_buffers(self) -> None:
         """The inputs of one step, each a fixed host buffer (pinned on GPU, so the copy to the
         device does not block) and its device twin, sized for the largest step. A step fills
@@ -231,6 +234,7 @@ class ModelRunner:
         self._graph_block_tables = (torch.zeros(s, self.max_blocks_per_seq, dtype=torch.int32,
                                                 device=self.device)
                                     if self.cuda_graphs is not None else None)
+    # --8<-- [end:step_buffers]
 
     def _to_step_device(self, name: str, n: int) -> torch.Tensor:
         """The first ``n`` entries of a step buffer, on the device (one non-blocking copy)."""
@@ -288,6 +292,7 @@ class ModelRunner:
         return self._to_step_device("input_ids", total), md, samples
     # --8<-- [end:prepare_inputs]
 
+    # --8<-- [start:pad]
     def _pad(self, n: int, num_padded: int, total: int, width: int) -> None:
         """Rows ``n..num_padded`` of a decode step as empty sequences: a token whose K/V are not
         stored (slot -1), no context to attend (length 0) and no block. The graph computes them
@@ -299,6 +304,7 @@ class ModelRunner:
         h["seq_lens"][n:num_padded] = 0
         h["query_start_loc"][n + 1:num_padded + 1] = total + np.arange(1, pad + 1)
         h["block_tables"][n * width:num_padded * width] = 0
+    # --8<-- [end:pad]
 
     # ---- one step ------------------------------------------------------------------------
     # --8<-- [start:execute_model]
@@ -409,12 +415,14 @@ class ModelRunner:
             result.sampled_token_ids[i] = [token]
         return result
 
+    # --8<-- [start:graph_size]
     def _graph_size(self, num_scheduled: np.ndarray) -> int | None:
         """The captured batch size this step replays, or None to run it eagerly: only a step of
         one-token queries (decodes) has the fixed shape a graph recorded."""
         if self.cuda_graphs is None or num_scheduled.max() != 1:
             return None
         return self.cuda_graphs.padded_size(len(num_scheduled))
+    # --8<-- [end:graph_size]
 
     def _to_output(self, seq_ids: list[int], samples: np.ndarray, sample_rows: np.ndarray,
                    out: SamplerOutput) -> ModelRunnerOutput:
@@ -479,6 +487,7 @@ class ModelRunner:
                 token_ids, dtype=torch.int32), accumulate=True)
 
     # ---- CUDA graphs ---------------------------------------------------------------------
+    # --8<-- [start:cuda_graphs]
     def _make_graph_runner(self) -> CUDAGraphRunner | None:
         sizes = self.config.scheduler_config.cuda_graph_sizes
         if not sizes:
@@ -489,6 +498,7 @@ class ModelRunner:
         mc = self.config.model_config
         return CUDAGraphRunner(sizes, mc.hf_config.hidden_size, mc.torch_dtype, self.device)
 
+    @torch.inference_mode()
     def _capture_graphs(self) -> int:
         """Capture every decode graph against the cache bound now; returns their bytes. The
         step buffers hold empty rows meanwhile: nothing is read from or written to the cache."""
@@ -512,6 +522,7 @@ class ModelRunner:
             query_start_loc_host=list(range(size + 1)), seq_lens_host=[0] * size,
             max_query_len=1, max_seq_len=self.max_model_len)
         return self.model(d["input_ids"][:size], md.positions, md)
+    # --8<-- [end:cuda_graphs]
 
     # ---- startup runs --------------------------------------------------------------------
     def _dummy_step(self, lengths: list[int], first_block: int = 0) -> AttentionMetadata:

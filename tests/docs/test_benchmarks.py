@@ -14,8 +14,9 @@ from benchmarks.kernels import decode_bytes
 from benchmarks.kernels import format_table as format_kernel_table
 from benchmarks.ladder import format_ladder
 from benchmarks.memory import compare, format_memory_table
-from benchmarks.plot import render_ladder_svg, render_svg
-from benchmarks.summary import decode_bound, render_summary
+from benchmarks.plot import render_ladder_svg, render_step_time_svg, render_svg
+from benchmarks.step_time import format_table as format_step_time_table
+from benchmarks.summary import decode_bound, render_summary, workload_bound
 from folovllm.benchmarks.throughput import format_table
 from tests.docs.docs_tools import DOCS, RESULT_TABLES, RESULTS
 
@@ -25,10 +26,12 @@ _LADDERS = [p for p in _ALL if "rungs" in json.loads(p.read_text())]   # one run
 _MEMORY = [p for p in _ALL if json.loads(p.read_text()).get("benchmark") == "kv-concurrency"]
 _KERNELS = [p for p in _ALL if "decode_gbps" in json.loads(p.read_text())]
 _GEMM = [p for p in _ALL if json.loads(p.read_text()).get("benchmark") == "cpu-gemm"]
+_STEPS = [p for p in _ALL if json.loads(p.read_text()).get("benchmark") == "decode-step-time"]
 
 
 def test_every_results_file_is_of_a_known_kind() -> None:
-    assert set(_ALL) == set(_JSON) | set(_LADDERS) | set(_MEMORY) | set(_KERNELS) | set(_GEMM)
+    assert set(_ALL) == (set(_JSON) | set(_LADDERS) | set(_MEMORY) | set(_KERNELS) | set(_GEMM)
+                         | set(_STEPS))
 
 
 def test_there_are_results() -> None:
@@ -131,6 +134,24 @@ def test_gemm_results_are_consistent_and_rendered(path: Path) -> None:
     assert result["command"].startswith("python -m benchmarks.gemm")
 
 
+@pytest.mark.parametrize("path", _STEPS, ids=lambda p: p.name)
+def test_step_times_are_consistent_and_rendered(path: Path) -> None:
+    """Each batch size measured eager and with graphs; a graph replaces the step's kernel
+    launches with one, and the GPU's own time does not change (the same kernels run)."""
+    result = json.loads(path.read_text())
+    assert (RESULT_TABLES / f"{path.stem}.md").read_text() == format_step_time_table(result)
+    assert (_PLOTS / f"{path.stem}.svg").read_text() == render_step_time_svg(result, path.stem)
+    assert result["command"].startswith("python -m benchmarks.step_time")
+    assert len(result["commit"]) == 40
+    by = {(r["num_seqs"], r["cuda_graphs"]): r for r in result["rows"]}
+    for (n, graphs), r in by.items():
+        assert r["wall_ms"] >= r["gpu_ms"] > 0
+        if graphs:
+            eager = by[(n, False)]
+            assert r["launches_per_step"] < eager["launches_per_step"] / 10
+            assert r["gpu_ms"] == pytest.approx(eager["gpu_ms"], rel=0.1)
+
+
 def test_summary_is_rendered_from_the_results() -> None:
     """The table that opens the benchmarks page is exactly what the results files render to."""
     assert (RESULT_TABLES / "summary.md").read_text() == render_summary(RESULTS)
@@ -146,6 +167,12 @@ def test_decode_bound_is_bytes_over_bandwidth() -> None:
     assert bound.bound_ms == pytest.approx((bound.weight_bytes + bound.kv_bytes)
                                            / kernel["copy_gbps"] / 1e6)
     assert 0 < bound.fraction < 1                    # a whole step is slower than its bytes
+
+
+# Figures measured by others, quoted as such (never as our measurement): number -> source.
+REFERENCE_FIGURES = {
+    "20,800": "nano-vllm on the nano-vllm workload on an H200, as reported; not run here",
+}
 
 
 def _measured_strings() -> set[str]:
@@ -172,6 +199,14 @@ def _measured_strings() -> set[str]:
         for case in json.loads(path.read_text())["cases"]:
             m2, m3 = case["rows"]
             out.add(f"{m3['busy_running'] / m2['busy_running']:.2f}x")
+    for path in _STEPS:
+        for r in json.loads(path.read_text())["rows"]:
+            out |= {f"{r['wall_ms']:.2f}", f"{r['gpu_ms']:.2f}",
+                    f"{r['wall_ms'] - r['gpu_ms']:.2f}"}
+    graphs = json.loads((RESULTS / "m6-gpu-nanovllm.json").read_text())
+    copy = json.loads((RESULTS / "m3-gpu-decode-kernel.json").read_text())["copy_gbps"]
+    out.add(f"{workload_bound(graphs, copy):,.0f}")
+    out |= set(REFERENCE_FIGURES)
     for path in _LADDERS:
         for r in json.loads(path.read_text())["rungs"]:
             if not r["skipped"]:
@@ -201,3 +236,32 @@ def test_numbers_quoted_on_the_benchmark_page_come_from_results(page: Path) -> N
 def test_the_quoted_number_check_can_fail() -> None:
     assert quoted_numbers("we reach 3.14x and 99.9 tok/s, see `1.0x`\n--8<-- \"a 2.0x\"") == \
         ["3.14x", "99.9", "1.0x"]  # inline code counts; fenced code and include lines do not
+
+
+def test_cuda_graph_prose_quotes_its_results_files() -> None:
+    """Every number the M6 section's prose quotes, computed from the results files, on both
+    language versions of the page."""
+    def load(name: str) -> dict:
+        return json.loads((RESULTS / f"{name}.json").read_text())
+
+    runs = {r["engine"]: r for r in load("m6-gpu-nanovllm")["results"]}
+    on, off = runs["folovllm"], runs["folovllm-eager"]
+    hf = next(r for r in load("m3-gpu-nanovllm")["results"] if r["engine"] == "transformers")
+    bound = workload_bound(load("m6-gpu-nanovllm"), load("m3-gpu-decode-kernel")["copy_gbps"])
+    steps = {(r["num_seqs"], r["cuda_graphs"]): r for r in load("m6-gpu-step-time")["rows"]}
+    big = steps[(256, True)]
+    ours = on["output_tokens_per_s"]
+    quoted = [
+        f"{ours / off['output_tokens_per_s']:.2f}", f"{ours:,.1f}",
+        f"{off['output_tokens_per_s']:,.1f}", f"{bound:,.0f}", f"{ours / bound:.0%}",
+        f"{ours / 20_800:.0%}", f"{hf['output_tokens_per_s']:.1f}",
+        f"{ours / hf['output_tokens_per_s']:.1f}", f"{big['wall_ms'] - big['gpu_ms']:.2f} ms",
+        f"{big['wall_ms']:.2f} ms",
+        f"{on['first_pass_seconds'] / on['seconds'] - 1:.1%}",
+        f"{off['first_pass_seconds'] / off['seconds'] - 1:.1%}",
+    ]
+    for page in ("index.md", "index.zh.md"):
+        text = (DOCS / "benchmarks" / page).read_text()
+        section = text[text.index("{ #m6-gpu }"):text.index("{ #m5-gpu }")]
+        missing = [q for q in quoted if q not in section]
+        assert not missing, (page, missing)

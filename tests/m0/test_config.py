@@ -265,39 +265,6 @@ def test_kv_cache_bytes_per_token_is_per_rank(tiny_model_dirs) -> None:
     assert [llama.num_kv_heads_per_rank(tp) for tp in (1, 2, 4)] == [2, 1, 1]
 
 
-def test_cuda_graphs_are_asked_for_only_where_they_exist(tiny_model_dirs) -> None:
-    """Unset, enforce_eager resolves to what runs: eager on CPU (no graphs to capture). Asking
-    for graphs where there are none, or for graph sizes that nothing captures, is an error."""
-    llama = tiny_model_dirs["llama"]
-    cfg = _engine(llama, device="cpu")
-    assert cfg.model_config.enforce_eager is True and cfg.scheduler_config.cuda_graph_sizes == []
-    with pytest.raises(ValueError, match="enforce_eager=False is invalid: CUDA graphs need "
-                                         "device='cuda'"):
-        _engine(llama, device="cpu", enforce_eager=False)
-    with pytest.raises(ValueError, match=r"cuda_graph_sizes=\[1, 2\] is invalid: every step "
-                                         "runs eagerly"):
-        _engine(llama, device="cpu", cuda_graph_sizes=[1, 2])
-    for bad in ([], [0], [5], [1, "2"], 4, [True]):
-        with pytest.raises(ValueError, match="cuda_graph_sizes=.* is invalid"):
-            _engine(llama, device="cpu", max_num_seqs=4, cuda_graph_sizes=bad)
-
-
-def test_default_cuda_graph_sizes_cover_every_batch_with_little_padding() -> None:
-    from folovllm.config import default_cuda_graph_sizes
-
-    assert default_cuda_graph_sizes(1) == [1]
-    assert default_cuda_graph_sizes(13) == [1, 2, 4, 8, 13]
-    sizes = default_cuda_graph_sizes(256)
-    assert sizes[:5] == [1, 2, 4, 8, 16] and sizes[-1] == 256 and len(sizes) == 35
-    big = default_cuda_graph_sizes(300)
-    assert big[-3:] == [272, 288, 300]
-    for top in (1, 13, 256, 300, 512):   # every batch size has a graph, padded by < 16 rows
-        sizes = default_cuda_graph_sizes(top)
-        for n in range(1, top + 1):
-            padded = min(s for s in sizes if s >= n)
-            assert padded - n < (16 if n > 256 else 8)
-
-
 def test_unknown_keyword_is_named_with_a_suggestion() -> None:
     with pytest.raises(ValueError, match=r"'max_num_seq'; did you mean 'max_num_seqs'"):
         EngineArgs.from_kwargs(max_num_seq=4)

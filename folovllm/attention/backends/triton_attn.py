@@ -251,11 +251,15 @@ def _merge_splits_kernel(
     split_mask = splits < num_splits
     lse = tl.load(lse_ptr + seq * stride_ls + head * stride_lh + splits, mask=split_mask,
                   other=float("-inf"))
-    weights = tl.exp2(lse - tl.max(lse, 0))           # split 0 is never empty: max is finite
+    # Split 0 is empty only for a row without context (a CUDA graph's padding, M6): every
+    # weight is then 0 and the row's output 0, where -inf - -inf would make it NaN.
+    top = tl.max(lse, 0)
+    weights = tl.exp2(lse - tl.where(top == float("-inf"), 0.0, top))
     partial = tl.load(partial_ptr + seq * stride_ps + head * stride_ph
                       + splits[:, None] * stride_psplit + dims[None, :],
                       mask=split_mask[:, None] & (dims[None, :] < HEAD_DIM), other=0.0)
-    out = tl.sum(weights[:, None] * partial, 0) / tl.sum(weights, 0)
+    total = tl.sum(weights, 0)
+    out = tl.sum(weights[:, None] * partial, 0) / tl.where(total > 0, total, 1.0)
     tl.store(out_ptr + seq * stride_os + head * stride_oh + dims, out.to(out_ptr.dtype.element_ty),
              mask=dims < HEAD_DIM)
 # --8<-- [end:merge]

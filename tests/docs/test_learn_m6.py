@@ -1,0 +1,112 @@
+"""The numbers the M6 learning notes quote, checked on the programs the page shows and on the
+results files they read (docs/benchmarks/results/m6-gpu-*.json)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from folovllm.config import default_cuda_graph_sizes
+from tests.docs.docs_tools import DOCS, REPO, RESULTS, run_program
+
+_PAGES = [DOCS / "milestones/m6" / name for name in ("learn.md", "learn.zh.md")]
+
+
+def _steps() -> dict[tuple[int, bool], dict]:
+    rows = json.loads((RESULTS / "m6-gpu-step-time.json").read_text())["rows"]
+    return {(r["num_seqs"], r["cuda_graphs"]): r for r in rows}
+
+
+def _workload() -> dict[str, dict]:
+    results = json.loads((RESULTS / "m6-gpu-nanovllm.json").read_text())["results"]
+    return {r["engine"]: r for r in results}
+
+
+def _quoted_step_numbers() -> list[str]:
+    """Every step-time figure the pages quote, formatted from the results file."""
+    by = _steps()
+    one_eager, one_graphs = by[1, False], by[1, True]
+    big_eager, big_graphs = by[256, False], by[256, True]
+    walls = [r["wall_ms"] for (_, graphs), r in by.items() if not graphs]
+    return [f"{one_eager['wall_ms']:.2f}", f"{one_eager['gpu_ms']:.2f}",
+            f"{one_eager['launches_per_step']:.0f}", f"{big_eager['launches_per_step']:.0f}",
+            f"{one_graphs['wall_ms']:.2f}",
+            f"{one_graphs['gpu_ms']:.2f}", f"{one_graphs['launches_per_step']:.0f}",
+            f"{big_eager['wall_ms']:.2f}", f"{big_graphs['wall_ms']:.2f}",
+            f"{big_graphs['gpu_ms']:.2f}", f"{min(walls):.2f}", f"{max(walls):.2f}",
+            *(f"{by[n, False]['wall_ms'] / by[n, True]['wall_ms']:.2f}x"
+              for n in (1, 16, 64, 256)),
+            f"{big_graphs['wall_ms'] - big_graphs['gpu_ms']:.1f} ms",
+            f"{one_eager['wall_ms'] / one_eager['launches_per_step'] * 1000:.0f} µs"]
+
+
+def test_the_step_table_is_the_results_file() -> None:
+    by, out = _steps(), run_program("docs/snippets/m6/learn_launches.py").stdout
+    assert sorted({n for n, _ in by}) == [1, 16, 64, 256]
+    for (n, graphs), r in by.items():
+        # the same kernels run: graphs change the wall time, not the GPU time (within 2%)
+        assert abs(r["gpu_ms"] - by[n, not graphs]["gpu_ms"]) < 0.02 * r["gpu_ms"]
+        mode = "graphs" if graphs else "eager "
+        assert f"{n:4d}  {mode}  {r['wall_ms']:7.2f}  {r['gpu_ms']:6.2f}" in out
+    # host-bound: at one sequence the eager step is mostly the host's launches
+    assert by[1, False]["gpu_ms"] / by[1, False]["wall_ms"] < 0.1
+    assert by[1, True]["launches_per_step"] < by[1, False]["launches_per_step"] / 10
+    assert "eager, 1 sequence: 41 us of wall time per launch" in out
+    assert "3.1 ms of each 9.94 ms step is host work" in out
+
+
+def test_buckets_and_padding() -> None:
+    ns = run_program("docs/snippets/m6/learn_buckets.py").namespace
+    sizes = default_cuda_graph_sizes(256)
+    assert len(sizes) == 35 == len(ns["sizes"])
+    assert sizes[:4] == [1, 2, 4, 8] and sizes[-1] == 256
+    assert all(b - a == 8 for a, b in zip(sizes[3:], sizes[4:]))
+    assert max(ns["waste"]) == 7 and round(sum(ns["waste"]) / 256, 1) == 3.4
+    assert default_cuda_graph_sizes(300)[-4:] == [256, 272, 288, 300]
+    assert ns["few"].padded_size(9) is None
+
+
+def test_the_workload_numbers_are_the_results_file() -> None:
+    by = _workload()
+    graphs, eager = by["folovllm"], by["folovllm-eager"]
+    assert graphs["output_tokens"] == eager["output_tokens"]   # the same work, timed
+    ratio = graphs["output_tokens_per_s"] / eager["output_tokens_per_s"]
+    out = run_program("docs/snippets/m6/learn_workload.py").stdout
+    assert f"CUDA graphs: {ratio:.2f}x" in out and f"{ratio:.2f}" == "2.71"
+
+
+def _quoted_workload_numbers() -> list[str]:
+    by = _workload()
+    graphs, eager = by["folovllm"], by["folovllm-eager"]
+    return [f"{graphs['output_tokens_per_s']:,.1f}", f"{eager['output_tokens_per_s']:,.1f}",
+            f"{graphs['seconds']:.2f} s", f"{eager['seconds']:.2f} s",
+            f"{graphs['output_tokens_per_s'] / eager['output_tokens_per_s']:.2f}x"]
+
+
+@pytest.mark.parametrize("page", _PAGES, ids=lambda p: p.name)
+def test_every_quoted_number_comes_from_the_results(page) -> None:
+    text = page.read_text(encoding="utf-8")
+    config = json.loads((REPO / "folovllm/benchmarks/configs/qwen3-0.6b/config.json").read_text())
+    quoted = [*_quoted_step_numbers(), *_quoted_workload_numbers(),
+              f"{config['num_hidden_layers']} ", "35", "64%", "75%"]
+    missing = [n for n in quoted if n not in text]
+    assert not missing, f"{page.name} lacks {missing}"
+    by = _steps()
+    busy = [round(r["gpu_ms"] / r["wall_ms"] * 100) for (_, graphs), r in by.items() if graphs]
+    assert (min(busy), max(busy)) == (64, 75)
+
+
+@pytest.mark.parametrize("page", ["milestones/index.md", "milestones/index.zh.md",
+                                  "milestones/m6/walkthrough.md", "milestones/m6/walkthrough.zh.md"])
+def test_the_other_pages_quote_the_same_numbers(page: str) -> None:
+    """The milestones overview quotes the workload's speed-up; the walkthrough the model's
+    layer count (two block-zeroing launches per layer, gone on the Triton backend)."""
+    text = (DOCS / page).read_text(encoding="utf-8")
+    if page.startswith("milestones/index"):
+        by = _workload()
+        ratio = by["folovllm"]["output_tokens_per_s"] / by["folovllm-eager"]["output_tokens_per_s"]
+        assert f"{ratio:.2f}" in text
+    else:
+        config = json.loads((REPO / "folovllm/benchmarks/configs/qwen3-0.6b/config.json").read_text())
+        assert f"{config['num_hidden_layers']} " in text
