@@ -25,7 +25,7 @@ def test_page_has_three_exercises_with_solutions(page: Path) -> None:
 
 
 def test_every_milestone_has_an_exercise_page() -> None:
-    for milestone in ("m0", "m1", "m2", "m3", "m4", "m5"):
+    for milestone in ("m0", "m1", "m2", "m3", "m4", "m5", "m6"):
         assert (DOCS / "milestones" / milestone / "exercises.md").is_file()
         assert (DOCS / "milestones" / milestone / "exercises.zh.md").is_file()
 
@@ -87,3 +87,26 @@ def test_m5_answers() -> None:
     first = _ns("chunk_cap")["first"]
     assert first[0]["batch"] < min(first[0][f"chat{i}"] for i in range(3))   # the chats wait
     assert max(first[32][f"chat{i}"] for i in range(3)) <= 1 and first[32]["batch"] == 62
+
+
+def test_m6_answers() -> None:
+    waste = run_program("docs/snippets/m6/exercise_waste.py").stdout.splitlines()
+    shares = [float(line.split()[-5].rstrip("%")) for line in waste]
+    assert shares == sorted(shares) and shares[0] < 5 < 40 < shares[-1]   # default, pow2, one
+    for page in ("exercises.md", "exercises.zh.md"):                      # quoted in the prose
+        text = (DOCS / "milestones" / "m6" / page).read_text(encoding="utf-8")
+        prose = text.split("Output:" if page == "exercises.md" else "输出：")[1]
+        assert all(f"{share}%" in prose.split("```")[2] for share in shares), page
+    sizes = _ns("sizes")
+    two, four, nine = (sizes["best"](256, k) for k in (2, 4, 9))
+    assert two[0] > four[0] > nine[0] and nine[1][-1] == 256 and len(nine[1]) == 9
+    assert nine[0] * 4 < sizes["pow2_waste"]                     # a quarter of the powers of two
+    assert sizes["pow2_waste"] == sum(sizes["waste"](lo, hi) for lo, hi in
+                                      zip([0, *sizes["pow2"]], sizes["pow2"]))
+    pad = run_program("docs/snippets/m6/exercise_stale_pad.py").stdout.splitlines()
+    assert pad[0].startswith("buggy pad: cache [10.0, 11.0, 12.0, 0.0")   # 99 overwritten
+    assert pad[1].startswith("fixed pad: cache [10.0, 11.0, 12.0, 99.0")
+    replays = run_program("docs/snippets/m6/exercise_replays.py").stdout.splitlines()
+    assert [line.split()[2] for line in replays] == \
+        ["eager", "eager", "graph", "eager", "eager", "eager", "graph", "graph"]
+    assert [line.split()[3] for line in replays if "graph" in line] == ["8", "4", "1"]

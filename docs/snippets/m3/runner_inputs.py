@@ -18,6 +18,7 @@ def bare_runner(block_size: int, max_len: int = 64) -> ModelRunner:
     runner.device = torch.device("cpu")
     runner.block_size, runner.max_num_tokens = block_size, max_len
     runner.max_blocks_per_seq = cdiv(max_len, block_size)
+    runner.cuda_graphs = None   # eager steps: no CUDA graph on the CPU
     scheduler_config = SimpleNamespace(max_num_seqs=4)
     runner.config = SimpleNamespace(scheduler_config=scheduler_config)
     runner.input_batch = InputBatch(4, max_len, runner.max_blocks_per_seq,
