@@ -46,6 +46,7 @@ from multiprocessing.process import BaseProcess
 from typing import NoReturn
 
 import torch
+import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from folovllm.config import EngineConfig
@@ -79,6 +80,9 @@ class MultiprocExecutor:
     """Rank 0's ``ModelRunner`` in this process, ranks ``1..N-1`` in worker processes."""
 
     def __init__(self, config: EngineConfig) -> None:
+        if dist.is_initialized():   # the layers read the one default group
+            raise RuntimeError("a tensor-parallel engine is already running in this process; "
+                               "shut it down first (LLM.shutdown())")
         self.tp_size = config.parallel_config.tensor_parallel_size
         cuda = config.model_config.device == "cuda"
         backend = "nccl" if cuda else "gloo"

@@ -62,6 +62,11 @@ class ModelRunner:
         self.device = torch.device(mc.device)
         self.attn_backend = get_attn_backend(mc.attention_backend, self.device)
         self.tp_rank, self.tp_size = get_tp_rank(), get_tp_world_size()
+        if self.tp_size != config.parallel_config.tensor_parallel_size:
+            raise RuntimeError(
+                f"tensor_parallel_size={config.parallel_config.tensor_parallel_size}, but this "
+                f"process is in a group of {self.tp_size} ranks: a tensor-parallel engine is "
+                "still alive in it; shut it down first (LLM.shutdown())")
         self.model = load_model(mc)
         self.attn_layers = [m for m in self.model.modules() if isinstance(m, Attention)]
         self.max_model_len = mc.max_model_len

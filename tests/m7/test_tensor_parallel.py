@@ -103,9 +103,14 @@ def test_a_size_that_cannot_split_the_heads_is_refused_before_any_process(
 @pytest.mark.timeout(90)
 def test_a_failing_worker_is_reported_with_its_traceback(tiny_model_dirs) -> None:
     """Rank 1 gets a step it cannot run (a sequence it never saw): the driver raises the
-    worker's traceback, every worker process is gone, and the executor refuses further steps."""
+    worker's traceback, every worker process is gone, and the executor refuses further steps.
+    (First: while a tensor-parallel engine lives, no other engine starts in its process.)"""
     llm = LLM(str(tiny_model_dirs["llama"]), device="cpu", tensor_parallel_size=2)
     executor = llm.llm_engine.executor
+    # while it lives, this process is rank 0 of its group: no other engine may start here
+    for tp in (1, 2):
+        with pytest.raises(RuntimeError, match="engine is (still alive|already running)"):
+            LLM(str(tiny_model_dirs["llama"]), device="cpu", tensor_parallel_size=tp)
     worker = executor.workers[0]
     bad = SchedulerOutput([], CachedSeqData([12345], [False], [[0]], [0]), {12345: 1}, 1, set())
     worker.conn.send_bytes(pickle.dumps(bad))
