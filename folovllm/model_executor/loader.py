@@ -14,7 +14,12 @@ from typing import Any
 import torch
 
 from folovllm.config import ModelConfig
-from folovllm.model_executor.layers.linear import ShardId
+from folovllm.model_executor.layers.linear import (
+    ColumnParallelLinear,
+    RowParallelLinear,
+    ShardId,
+)
+from folovllm.model_executor.layers.vocab_parallel_embedding import VocabParallelShard
 
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "tokenizer_config.json")
 
@@ -212,11 +217,36 @@ def load_model(model_config: ModelConfig) -> torch.nn.Module:
 
 
 def _init_dummy(model: torch.nn.Module, seed: int) -> None:
-    """Random weights with realistic scales: norms at 1, everything else N(0, 0.02)."""
+    """Random weights with realistic scales: norms at 1, everything else N(0, 0.02).
+
+    Each tensor is drawn whole, in the shape the unsharded model holds it, and goes to the
+    parameter through its layer's ``weight_loader``, as a checkpoint tensor would: every
+    ``tensor_parallel_size`` then runs the same random model, each rank its part of it.
+    """
     gen = torch.Generator(device="cpu").manual_seed(seed)
     for name, p in model.named_parameters():
         if name.endswith("norm.weight"):
             p.data.fill_(1.0)
+            continue
+        owner = model.get_submodule(name.rsplit(".", 1)[0])
+        full = torch.randn(_unsharded_shape(owner, p), generator=gen) * 0.02
+        if isinstance(owner, ColumnParallelLinear):   # stacked: one piece per shard
+            sizes = [shard.full for shard in owner.shards.values()]
+            for shard_id, piece in zip(owner.shards, full.split(sizes)):
+                owner.weight_loader(p, piece, shard_id)
+        elif hasattr(owner, "weight_loader"):
+            owner.weight_loader(p, full)
         else:
-            p.data.copy_(torch.randn(p.shape, generator=gen) * 0.02)
+            p.data.copy_(full)
+
+
+def _unsharded_shape(owner: torch.nn.Module, p: torch.nn.Parameter) -> tuple[int, ...]:
+    """The shape of ``p`` in the model without tensor parallelism (its own shape at TP=1)."""
+    if isinstance(owner, ColumnParallelLinear):
+        return (sum(shard.full for shard in owner.shards.values()), *p.shape[1:])
+    if isinstance(owner, RowParallelLinear) and p is owner.weight:
+        return (p.shape[0], owner.input_size)
+    if isinstance(owner, VocabParallelShard):
+        return (owner.num_embeddings, p.shape[1])
+    return tuple(p.shape)
 # --8<-- [end:load_model]

@@ -74,6 +74,20 @@ def test_tp2_matches_tp1_with_replicated_kv_heads(tmp_path: Path) -> None:
     _same_tokens_at(model, 2)
 
 
+@pytest.mark.timeout(90)
+def test_dummy_weights_are_the_same_model_at_any_size(tiny_model_dirs, tmp_path: Path) -> None:
+    """load_format="dummy" draws each tensor whole and shards it: TP=2 runs TP=1's model."""
+    import shutil
+
+    shutil.copy(tiny_model_dirs["qwen3"] / "config.json", tmp_path / "config.json")
+    kwargs = dict(load_format="dummy", skip_tokenizer_init=True, max_model_len=128)
+    prompts = _prompts(2)
+    ref, _ = _generate(tmp_path, 1, prompts, GREEDY, **kwargs)
+    got, llm = _generate(tmp_path, 2, prompts, GREEDY, **kwargs)
+    llm.shutdown()
+    assert got == ref
+
+
 @pytest.mark.timeout(120)
 def test_default_model_tp3_matches_tp1(default_model_dir) -> None:
     """SmolLM2-135M (9 query heads, 3 KV heads) on 3 ranks: three query heads and one KV head
