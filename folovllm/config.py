@@ -210,14 +210,23 @@ class ModelConfig:
     def head_dim(self) -> int:
         return head_dim_of(self.hf_config)
 
-    def kv_cache_bytes_per_token(self, cache_dtype: torch.dtype | None = None) -> int:
-        """Bytes of K and V that one token occupies across all layers.
+    def num_kv_heads_per_rank(self, tensor_parallel_size: int = 1) -> int:
+        """The KV heads one tensor-parallel rank holds (and caches): its share of them, or one
+        replicated head when there are more ranks than KV heads."""
+        return max(1, self.num_kv_heads // tensor_parallel_size)
+
+    def kv_cache_bytes_per_token(self, cache_dtype: torch.dtype | None = None,
+                                 tensor_parallel_size: int = 1) -> int:
+        """Bytes of K and V that one token occupies across all layers, on one rank.
 
         ``2 (K and V) x layers x kv_heads x head_dim x bytes per element``: the number that decides
-        how many tokens fit in GPU memory.
+        how many tokens fit in GPU memory. With tensor parallelism each rank caches only its own
+        KV heads (``num_kv_heads_per_rank``), so this is the per-rank figure, and each rank's
+        memory holds that many more tokens.
         """
         elem = torch.tensor([], dtype=cache_dtype or self.torch_dtype).element_size()
-        return 2 * self.num_layers * self.num_kv_heads * self.head_dim * elem
+        heads = self.num_kv_heads_per_rank(tensor_parallel_size)
+        return 2 * self.num_layers * heads * self.head_dim * elem
 
 
 @dataclass
@@ -311,15 +320,14 @@ def default_cuda_graph_sizes(max_num_seqs: int) -> list[int]:
 
 @dataclass
 class ParallelConfig:
-    """How the model is split across devices (tensor parallelism arrives in M7)."""
+    """How the model is split across devices: ``tensor_parallel_size`` ranks (processes), each
+    holding a slice of every layer. Whether the model's heads can be split that way is checked
+    by ``EngineConfig``, which knows the model."""
 
     tensor_parallel_size: int = 1
 
     def __post_init__(self) -> None:
         check_int("tensor_parallel_size", self.tensor_parallel_size, 1)
-        if self.tensor_parallel_size > 1:
-            raise fail("tensor_parallel_size", self.tensor_parallel_size,
-                        "tensor parallelism is not implemented yet (it arrives in M7); leave it 1")
 
 
 # --8<-- [start:engine_config]
@@ -355,11 +363,33 @@ class EngineConfig:
                 f"prefill it must be >= max_model_len={m.max_model_len} so that one step can hold "
                 "a whole prompt; raise it, lower max_model_len, or turn chunked prefill on"
             )
+        check_tensor_parallel(m, self.parallel_config.tensor_parallel_size)
 
     @property
     def kv_cache_dtype(self) -> torch.dtype:
         return self.cache_config.resolve_dtype(self.model_config.torch_dtype)
 # --8<-- [end:engine_config]
+
+
+def check_tensor_parallel(m: ModelConfig, tp: int) -> None:
+    """The ranks split the query heads and the MLP evenly; KV heads are split evenly, or, when
+    there are fewer KV heads than ranks, each one is replicated on ``tp / num_kv_heads`` ranks.
+    On CUDA each rank needs its own GPU. Checked here, before any process starts."""
+    if tp == 1:
+        return
+    kv = m.num_kv_heads
+    sizes = (("num_attention_heads", m.num_attention_heads),
+             ("intermediate_size", getattr(m.hf_config, "intermediate_size", 0)))
+    for name, value in sizes:
+        if value % tp:
+            raise ValueError(f"tensor_parallel_size={tp} is invalid: {name}={value} is not "
+                             "divisible by it")
+    if kv % tp and tp % kv:
+        raise ValueError(f"tensor_parallel_size={tp} is invalid: num_kv_heads={kv} is neither "
+                         "divisible by it nor a divisor of it")
+    if m.device == "cuda" and tp > torch.cuda.device_count():
+        raise ValueError(f"tensor_parallel_size={tp} is invalid: one GPU per rank is needed, "
+                         f"and {torch.cuda.device_count()} are visible")
 
 
 _GROUPS = (ModelConfig, CacheConfig, SchedulerConfig, ParallelConfig)

@@ -13,6 +13,10 @@ Each step wires three owners together (vLLM v1's engine core and output processo
    host (``ModelRunnerOutput``);
 3. the scheduler applies them (``update_from_output``: tokens, counts, stop checks, freed
    blocks), and the ``OutputProcessor`` turns the changes into text and ``RequestOutput``s.
+
+With ``tensor_parallel_size > 1`` the runner of step 2 is rank 0's, inside a
+``MultiprocExecutor`` that also sends each step to the other ranks' processes; everything else
+is the same. ``shutdown()`` stops those processes (it also happens at interpreter exit).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from folovllm.core.kv_cache_manager import KVCacheManager, PrefixCacheStats
 from folovllm.core.scheduler import Scheduler, SchedulerStats
 from folovllm.engine.output_processor import OutputProcessor
 from folovllm.engine.processor import ProcessedRequest, Processor, PromptType
+from folovllm.executor.multiproc_executor import MultiprocExecutor
 from folovllm.model_executor.loader import load_tokenizer
 from folovllm.outputs import RequestOutput
 from folovllm.sampling_params import SamplingParams
@@ -61,7 +66,14 @@ class LLMEngine:
         # Chat models often end a turn with another token too (Llama 3's <|eot_id|>, Qwen's
         # <|endoftext|>): generation_config.json lists them, and they stop like stop_token_ids.
         self.extra_eos_ids = sorted(set(generation_eos_ids(mc.model)) - {self.eos_token_id})
-        self.runner = ModelRunner(config)  # loads the model, sizes and allocates the KV cache
+        # the runner loads the model, sizes and allocates the KV cache; with tensor parallelism
+        # it is rank 0's, and the executor runs the other ranks in their own processes
+        self.executor: MultiprocExecutor | None = None
+        if config.parallel_config.tensor_parallel_size > 1:
+            self.executor = MultiprocExecutor(config)
+            self.runner = self.executor.driver_runner
+        else:
+            self.runner = ModelRunner(config)
         num_blocks = self.runner.num_blocks
         cc = config.cache_config
         self.kv_cache_manager = KVCacheManager(num_blocks, cc.block_size,
@@ -132,6 +144,11 @@ class LLMEngine:
         """Prompt tokens looked up in the prefix cache and found there, since the start."""
         return self.kv_cache_manager.prefix_cache_stats
 
+    def shutdown(self) -> None:
+        """Stop the tensor-parallel worker processes, if any (also done at interpreter exit)."""
+        if self.executor is not None:
+            self.executor.shutdown()
+
     def has_unfinished_requests(self) -> bool:
         return bool(self.requests)
 
@@ -152,7 +169,8 @@ class LLMEngine:
         kv = self.kv_cache_manager
         self.peak_num_running = max(self.peak_num_running, len(self.scheduler.running))
         self.peak_blocks_used = max(self.peak_blocks_used, kv.num_blocks - kv.num_free_blocks())
-        runner_output = self.runner.execute_model(sched)  # also forgets finished sequences
+        # also forgets finished sequences
+        runner_output = (self.executor or self.runner).execute_model(sched)
         updates = self.scheduler.update_from_output(sched, runner_output)
         if not updates and self.requests and not sched.num_scheduled_tokens:
             # never spin silently: this is a scheduler bug, say so

@@ -28,6 +28,11 @@ class LLM:
     def get_tokenizer(self) -> Any:
         return self.llm_engine.tokenizer
 
+    def shutdown(self) -> None:
+        """Stop the tensor-parallel worker processes (``tensor_parallel_size > 1``); the
+        engine cannot run afterwards. Done at interpreter exit too, for an ``LLM`` still alive."""
+        self.llm_engine.shutdown()
+
     def reset_prefix_cache(self) -> bool:
         """Forget every cached prompt block; False while requests are running."""
         return self.llm_engine.reset_prefix_cache()

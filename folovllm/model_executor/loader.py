@@ -14,6 +14,12 @@ from typing import Any
 import torch
 
 from folovllm.config import ModelConfig
+from folovllm.model_executor.layers.linear import (
+    ColumnParallelLinear,
+    RowParallelLinear,
+    ShardId,
+)
+from folovllm.model_executor.layers.vocab_parallel_embedding import VocabParallelShard
 
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "tokenizer_config.json")
 
@@ -123,49 +129,61 @@ def _safetensors_files(model_dir: Path) -> list[Path]:
 def load_weights(model: torch.nn.Module, model_dir: Path) -> None:
     """Copy every checkpoint tensor into our module tree, mapping HF names to ours.
 
-    ``q_proj``/``k_proj``/``v_proj`` and ``gate_proj``/``up_proj`` land in their stacked modules
-    through the ``weight_loader`` of that module; a tied ``lm_head`` is skipped; a tensor that maps
-    to nothing, or a parameter that no tensor filled, is an error rather than a silently random
-    weight.
+    A parameter whose module has a ``weight_loader`` (every tensor-parallel layer) is filled by
+    it: the loader cuts this rank's part out of the full checkpoint tensor, so one directory loads
+    at any ``tensor_parallel_size``. ``q_proj``/``k_proj``/``v_proj`` and
+    ``gate_proj``/``up_proj`` land in their stacked modules under the shard id that ``PACKED``
+    gives them. A tied ``lm_head`` is skipped; a tensor that maps to nothing, or a parameter
+    (or stacked shard) that no tensor filled, is an error rather than a silently random weight.
     """
     from safetensors import safe_open
 
     params = dict(model.named_parameters())
     tied = getattr(model, "tie_word_embeddings", False)
-    filled: set[tuple[str, str | None]] = set()  # (parameter, shard): every shard must arrive
+    filled: set[tuple[str, ShardId]] = set()  # (parameter, shard): every shard must arrive
     for path in _safetensors_files(model_dir):
         with safe_open(str(path), framework="pt") as f:
             for name in f.keys():
-                if tied and name == "lm_head.weight":
-                    continue
-                if "rotary_emb.inv_freq" in name:
+                if (tied and name == "lm_head.weight") or "rotary_emb.inv_freq" in name:
                     continue
                 target, shard = _map_name(name, model.PACKED)
                 if target not in params:
                     raise ValueError(f"checkpoint tensor {name!r} has no place in "
                                      f"{type(model).__name__}")
-                param, tensor = params[target], f.get_tensor(name)
-                owner = model.get_submodule(target.rsplit(".", 1)[0])
-                if shard is None:
-                    if param.shape != tensor.shape:
-                        raise ValueError(f"{name}: checkpoint shape {tuple(tensor.shape)} != "
-                                         f"model shape {tuple(param.shape)}")
-                    param.data.copy_(tensor)
-                else:
-                    owner.weight_loader(param, tensor, shard)
+                _load_one(model, target, params[target], f.get_tensor(name), shard)
                 filled.add((target, shard))
-    expected = {(name, None) for name in params}
-    for name in params:
-        owner = model.get_submodule(name.rsplit(".", 1)[0])
-        if hasattr(owner, "offsets"):  # a stacked layer: one entry per checkpoint shard
-            expected.discard((name, None))
-            expected |= {(name, shard) for shard in owner.offsets}
+    expected = {(name, shard) for name in params for shard in _shard_ids(model, name)}
     missing = {name for name, _ in expected - filled} - ({"lm_head.weight"} if tied else set())
     if missing:
         raise ValueError(f"checkpoint is missing weights for {sorted(missing)[:5]}")
 
 
-def _map_name(name: str, packed: dict[str, tuple[str, str]]) -> tuple[str, str | None]:
+def _load_one(model: torch.nn.Module, target: str, param: torch.nn.Parameter,
+              tensor: torch.Tensor, shard: ShardId) -> None:
+    """One checkpoint tensor into ``param``: through its module's ``weight_loader`` if it has
+    one, else copied whole (norms), shapes checked."""
+    owner = model.get_submodule(target.rsplit(".", 1)[0])
+    loader = getattr(owner, "weight_loader", None)
+    if loader is not None:
+        try:
+            loader(param, tensor, shard)
+        except ValueError as error:
+            raise ValueError(f"{target}: {error}") from error
+        return
+    if param.shape != tensor.shape:
+        raise ValueError(f"{target}: checkpoint shape {tuple(tensor.shape)} != "
+                         f"model shape {tuple(param.shape)}")
+    param.data.copy_(tensor)
+
+
+def _shard_ids(model: torch.nn.Module, name: str) -> list[ShardId]:
+    """The checkpoint tensors ``name`` is made of: one per stacked part (its module's
+    ``shards``: q/k/v, gate/up), else the one tensor of the same name (shard ``None``)."""
+    owner = model.get_submodule(name.rsplit(".", 1)[0])
+    return list(getattr(owner, "shards", None) or [None])
+
+
+def _map_name(name: str, packed: dict[str, tuple[str, ShardId]]) -> tuple[str, ShardId]:
     for src, (dst, shard) in packed.items():
         if f".{src}." in name:
             return name.replace(f".{src}.", f".{dst}."), shard
@@ -199,11 +217,36 @@ def load_model(model_config: ModelConfig) -> torch.nn.Module:
 
 
 def _init_dummy(model: torch.nn.Module, seed: int) -> None:
-    """Random weights with realistic scales: norms at 1, everything else N(0, 0.02)."""
+    """Random weights with realistic scales: norms at 1, everything else N(0, 0.02).
+
+    Each tensor is drawn whole, in the shape the unsharded model holds it, and goes to the
+    parameter through its layer's ``weight_loader``, as a checkpoint tensor would: every
+    ``tensor_parallel_size`` then runs the same random model, each rank its part of it.
+    """
     gen = torch.Generator(device="cpu").manual_seed(seed)
     for name, p in model.named_parameters():
         if name.endswith("norm.weight"):
             p.data.fill_(1.0)
+            continue
+        owner = model.get_submodule(name.rsplit(".", 1)[0])
+        full = torch.randn(_unsharded_shape(owner, p), generator=gen) * 0.02
+        if isinstance(owner, ColumnParallelLinear):   # stacked: one piece per shard
+            sizes = [shard.full for shard in owner.shards.values()]
+            for shard_id, piece in zip(owner.shards, full.split(sizes)):
+                owner.weight_loader(p, piece, shard_id)
+        elif hasattr(owner, "weight_loader"):
+            owner.weight_loader(p, full)
         else:
-            p.data.copy_(torch.randn(p.shape, generator=gen) * 0.02)
+            p.data.copy_(full)
+
+
+def _unsharded_shape(owner: torch.nn.Module, p: torch.nn.Parameter) -> tuple[int, ...]:
+    """The shape of ``p`` in the model without tensor parallelism (its own shape at TP=1)."""
+    if isinstance(owner, ColumnParallelLinear):
+        return (sum(shard.full for shard in owner.shards.values()), *p.shape[1:])
+    if isinstance(owner, RowParallelLinear) and p is owner.weight:
+        return (p.shape[0], owner.input_size)
+    if isinstance(owner, VocabParallelShard):
+        return (owner.num_embeddings, p.shape[1])
+    return tuple(p.shape)
 # --8<-- [end:load_model]

@@ -10,6 +10,12 @@ The KV cache is, per layer, a pool of blocks: K and V each ``[num_blocks, block_
 num_kv_heads, head_dim]``. Which blocks belong to which sequence is decided by the scheduler's
 ``KVCacheManager``; the runner only turns block tables into addresses. How many blocks there are
 is decided here, once, from the memory budget.
+
+With tensor parallelism (M7) every rank runs its own runner on the same ``SchedulerOutput``: each
+holds its shard of the model and the K/V of its own heads, and all keep identical input batches.
+Rank 0 samples (the LM head gathers the logits there) and broadcasts the sampled tokens, which
+every other rank appends as rank 0 does. All ranks agree on the number of KV blocks (the
+smallest any of them can hold), since the scheduler hands out one block id for all of them.
 """
 
 from __future__ import annotations
@@ -28,6 +34,12 @@ from folovllm.core.scheduler_output import (
     NewSeqData,
     SampledLogprobs,
     SchedulerOutput,
+)
+from folovllm.distributed.parallel_state import (
+    get_tp_rank,
+    get_tp_world_size,
+    tensor_model_parallel_all_reduce,
+    tensor_model_parallel_broadcast,
 )
 from folovllm.model_executor.layers.attention import Attention
 from folovllm.model_executor.layers.sampler import Sampler, SamplerOutput, SamplingMetadata
@@ -49,11 +61,19 @@ class ModelRunner:
         mc, cc = config.model_config, config.cache_config
         self.device = torch.device(mc.device)
         self.attn_backend = get_attn_backend(mc.attention_backend, self.device)
+        self.tp_rank, self.tp_size = get_tp_rank(), get_tp_world_size()
+        if self.tp_size != config.parallel_config.tensor_parallel_size:
+            raise RuntimeError(
+                f"tensor_parallel_size={config.parallel_config.tensor_parallel_size}, but this "
+                f"process is in a group of {self.tp_size} ranks: a tensor-parallel engine is "
+                "still alive in it; shut it down first (LLM.shutdown())")
         self.model = load_model(mc)
         self.attn_layers = [m for m in self.model.modules() if isinstance(m, Attention)]
         self.max_model_len = mc.max_model_len
         self.block_size = cc.block_size
-        self.bytes_per_block = cc.block_size * mc.kv_cache_bytes_per_token(config.kv_cache_dtype)
+        self.num_kv_heads = mc.num_kv_heads_per_rank(self.tp_size)   # this rank's
+        self.bytes_per_block = cc.block_size * mc.kv_cache_bytes_per_token(
+            config.kv_cache_dtype, self.tp_size)
         sc = config.scheduler_config
         self.max_num_tokens = max(sc.max_num_batched_tokens, sc.max_num_seqs)
         self.max_blocks_per_seq = cdiv(self.max_model_len, self.block_size)
@@ -113,7 +133,8 @@ class ModelRunner:
     def _num_blocks(self) -> int:
         """``num_gpu_blocks`` if given, else the budget over the bytes of one block (all layers,
         K and V) — but never more than ``max_num_seqs`` sequences of ``max_model_len`` tokens can
-        use, so a small model on CPU does not zero gigabytes it will never touch."""
+        use, so a small model on CPU does not zero gigabytes it will never touch. With tensor
+        parallelism, the smallest count of any rank: one block id addresses every rank's cache."""
         cc, sc = self.config.cache_config, self.config.scheduler_config
         if cc.num_gpu_blocks is not None:
             blocks = cc.num_gpu_blocks
@@ -126,6 +147,7 @@ class ModelRunner:
                     f"the KV cache budget ({budget / 2**20:.1f} MiB) cannot hold one block of "
                     f"{self.block_size} tokens ({self.bytes_per_block / 2**20:.2f} MiB): raise "
                     "kv_cache_memory_bytes / gpu_memory_utilization or lower block_size")
+        blocks = self._min_over_ranks(int(blocks))
         if blocks * self.block_size < self.max_model_len:
             logger.warning("the KV cache holds %d tokens, fewer than max_model_len=%d: longer "
                            "sequences are refused or stopped early", blocks * self.block_size,
@@ -133,8 +155,16 @@ class ModelRunner:
         return int(blocks)
     # --8<-- [end:num_blocks]
 
+    def _min_over_ranks(self, value: int) -> int:
+        """The smallest ``value`` any rank has (``value`` itself on one rank)."""
+        if self.tp_size == 1:
+            return value
+        t = torch.tensor([value], dtype=torch.int64, device=self.device)
+        return int(tensor_model_parallel_all_reduce(t, torch.distributed.ReduceOp.MIN).item())
+
     def _allocate_kv_cache(self, num_blocks: int) -> int:
-        """Per layer, K and V of ``[num_blocks, block_size, num_kv_heads, head_dim]``, bound to
+        """Per layer, K and V of ``[num_blocks, block_size, num_kv_heads, head_dim]`` (this rank's
+        KV heads), bound to
         the layer's ``Attention`` module with the attention backend. Returns the bytes allocated.
 
         Allocated with ``empty``, not ``zeros``: zeroing a CPU cache would touch (and make
@@ -144,7 +174,7 @@ class ModelRunner:
         does not remove.
         """
         mc = self.config.model_config
-        shape = (num_blocks, self.block_size, mc.num_kv_heads, mc.head_dim)
+        shape = (num_blocks, self.block_size, self.num_kv_heads, mc.head_dim)
         dtype = self.config.kv_cache_dtype
         total = 0
         for layer in self.attn_layers:
@@ -287,12 +317,17 @@ class ModelRunner:
         be run again, request by request: a request whose inputs make the model fail fails
         alone, and the others get the tokens they would have got (the outputs do not depend on
         the batch); seeded generators are put back first, so they draw the same numbers.
+
+        With tensor parallelism a failed step raises instead: the ranks meet in collectives, and
+        a re-run on one rank that the others do not make would leave them waiting.
         """
         self._update_states(scheduler_output)
         seq_ids = list(scheduler_output.num_scheduled_tokens)
         counts = list(scheduler_output.num_scheduled_tokens.values())
         if not seq_ids:
             return ModelRunnerOutput()
+        if self.tp_size > 1:
+            return self._execute(seq_ids, counts)
         try:
             return self._execute(seq_ids, counts)
         except Exception:
@@ -355,13 +390,30 @@ class ModelRunner:
         states = [g.get_state() for g in generators]
         try:
             logits = self.model.compute_logits(hidden)
+            if logits is None:   # a rank other than 0: it takes the tokens rank 0 sampled
+                return self._receive_sampled(seq_ids, samples, sample_rows)
             sampled = self.sampler(logits, self._sampling_metadata(sample_rows))
         except Exception:
             for g, state in zip(generators, states):
                 g.set_state(state)
             raise
+        if self.tp_size > 1:
+            tensor_model_parallel_broadcast(sampled.sampled_token_ids)
         return self._to_output(seq_ids, samples, sample_rows, sampled)
     # --8<-- [end:execute_model]
+
+    def _receive_sampled(self, seq_ids: list[int], samples: np.ndarray,
+                         sample_rows: np.ndarray) -> ModelRunnerOutput:
+        """On a rank other than 0: the tokens rank 0 sampled, appended as rank 0 appends them,
+        so that every rank's next inputs are the same. Only rank 0's output reaches the
+        scheduler; this one carries the tokens alone."""
+        tokens = torch.empty(len(sample_rows), dtype=torch.int64, device=self.device)
+        tokens = tensor_model_parallel_broadcast(tokens).cpu().numpy()
+        self.input_batch.append_sampled(sample_rows, tokens.astype(np.int32))
+        result = ModelRunnerOutput(seq_ids, [[] for _ in seq_ids], [0.0] * len(seq_ids))
+        for i, token in zip(np.flatnonzero(samples).tolist(), tokens.tolist()):
+            result.sampled_token_ids[i] = [token]
+        return result
 
     # --8<-- [start:graph_size]
     def _graph_size(self, num_scheduled: np.ndarray) -> int | None:
@@ -524,7 +576,9 @@ class ModelRunner:
         params = [SamplingParams(temperature=1.0, top_p=0.9)] * sc.max_num_seqs
         smd = SamplingMetadata.build(params, [0] * len(params), [None] * len(params),
                                      mc.vocab_size, self.device)
-        Sampler()(self.model.compute_logits(hidden), smd)
+        logits = self.model.compute_logits(hidden)
+        if logits is not None:   # rank 0 samples; the other ranks only take part in the gather
+            Sampler()(logits, smd)
         self._free_kv_cache()
         return kv_bytes
 
@@ -540,7 +594,7 @@ class ModelRunner:
         self._dummy_step([2])
         md = self._dummy_step([1])  # one query: the decode path
         mc, layer = self.config.model_config, self.attn_layers[0]
-        q = torch.randn(1, mc.num_attention_heads, mc.head_dim, dtype=mc.torch_dtype,
+        q = torch.randn(1, layer.num_heads, mc.head_dim, dtype=mc.torch_dtype,
                         device=self.device)
         warm_up(q, layer.k_cache, layer.v_cache, md.block_tables, md.seq_lens,
                 self.max_model_len, layer.scale)

@@ -106,7 +106,8 @@ def test_gqa() -> None:
     assert all(torch.equal(k_rep[:, h], k[:, h // group]) for h in range(9))
     assert all(torch.equal(ns["v_rep"][:, h], ns["v"][:, h // group]) for h in range(9))
     assert ns["out"].shape == ns["q"].shape   # every query head still gets its own output
-    assert ns["tp_error"].startswith("tensor_parallel_size=3 is invalid")
+    assert ns["tp_error"] == ("tensor_parallel_size=2 is invalid: num_attention_heads=9 is not "
+                              "divisible by it")
 
 
 def test_temperature() -> None:

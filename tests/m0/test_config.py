@@ -222,13 +222,47 @@ def test_long_prefill_token_threshold_is_checked(tiny_model_dirs) -> None:
                    ).scheduler_config.long_prefill_token_threshold == 64
 
 
-def test_settings_of_later_milestones_are_refused_until_they_land(tiny_model_dirs) -> None:
-    """A setting that would change nothing is refused, saying which milestone brings it."""
-    for tp in (2, 3, 4):
-        with pytest.raises(ValueError, match=f"tensor_parallel_size={tp} is invalid: .*M7"):
-            _engine(tiny_model_dirs["llama"], device="cpu", tensor_parallel_size=tp)
-    cfg = _engine(tiny_model_dirs["llama"], device="cpu", tensor_parallel_size=1)
-    assert cfg.parallel_config.tensor_parallel_size == 1
+def test_tensor_parallel_size_must_split_the_heads(tiny_model_dirs, default_model_dir) -> None:
+    """The ranks split the query heads and the MLP evenly; KV heads are split evenly or each
+    replicated on tp / num_kv_heads ranks. Anything else is refused, naming both numbers."""
+    llama = tiny_model_dirs["llama"]   # 4 query heads, 2 KV heads, intermediate 128
+    for tp in (1, 2, 4):   # 4: each KV head replicated on two ranks
+        assert _engine(llama, device="cpu", tensor_parallel_size=tp
+                       ).parallel_config.tensor_parallel_size == tp
+    for tp in (3, 8):
+        with pytest.raises(ValueError, match=f"tensor_parallel_size={tp} is invalid: "
+                           "num_attention_heads=4 is not divisible by it"):
+            _engine(llama, device="cpu", tensor_parallel_size=tp)
+    # the default model: 9 query heads over 3 KV heads
+    assert _engine(default_model_dir, device="cpu", tensor_parallel_size=3
+                   ).parallel_config.tensor_parallel_size == 3
+    with pytest.raises(ValueError, match="tensor_parallel_size=2 is invalid: "
+                       "num_attention_heads=9 is not divisible by it"):
+        _engine(default_model_dir, device="cpu", tensor_parallel_size=2)
+
+
+def test_kv_heads_that_neither_split_nor_replicate_are_refused(tiny_model_dirs, tmp_path) -> None:
+    """12 query heads over 4 KV heads: 2 ranks split both; 6 ranks split the query heads, but
+    4 KV heads neither split in 6 nor replicate evenly over 6 ranks."""
+    model = tmp_path / "m"
+    shutil.copytree(tiny_model_dirs["llama"], model)
+    cfg = json.loads((model / "config.json").read_text())
+    cfg.update(hidden_size=96, num_attention_heads=12, num_key_value_heads=4,
+               intermediate_size=192)
+    (model / "config.json").write_text(json.dumps(cfg))
+    assert _engine(model, device="cpu", tensor_parallel_size=2).parallel_config
+    with pytest.raises(ValueError, match="tensor_parallel_size=6 is invalid: num_kv_heads=4 is "
+                       "neither divisible by it nor a divisor of it"):
+        _engine(model, device="cpu", tensor_parallel_size=6)
+
+
+def test_kv_cache_bytes_per_token_is_per_rank(tiny_model_dirs) -> None:
+    """Each rank caches only its KV heads: half of them at TP=2, one replicated head at TP=4."""
+    llama = ModelConfig(model=str(tiny_model_dirs["llama"]), device="cpu")   # 2 KV heads
+    full = llama.kv_cache_bytes_per_token()
+    assert llama.kv_cache_bytes_per_token(tensor_parallel_size=2) == full // 2
+    assert llama.kv_cache_bytes_per_token(tensor_parallel_size=4) == full // 2
+    assert [llama.num_kv_heads_per_rank(tp) for tp in (1, 2, 4)] == [2, 1, 1]
 
 
 def test_unknown_keyword_is_named_with_a_suggestion() -> None:

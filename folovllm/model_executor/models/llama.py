@@ -4,6 +4,11 @@ Differences from ``transformers``' code are all about serving: inputs are 1-D (a
 tokens of all sequences, no batch dimension, no padding), the K/V of each layer go to the engine's
 cache through ``Attention``, Q/K/V and gate/up are single stacked matmuls, the residual add is
 fused into RMSNorm, and logits are computed only for the rows the sampler needs.
+
+Every projection, the embedding and the LM head are tensor-parallel layers (M7): each rank holds
+its slice of the heads, of the MLP and of the vocabulary, and attention runs on the rank's own
+heads. Without a process group the slice is everything, and each layer computes exactly what a
+dense layer does.
 """
 
 from __future__ import annotations
@@ -19,8 +24,16 @@ from folovllm.config import head_dim_of
 from folovllm.model_executor.layers.activation import ActAndMul
 from folovllm.model_executor.layers.attention import Attention
 from folovllm.model_executor.layers.layernorm import RMSNorm
-from folovllm.model_executor.layers.linear import Linear, MergedLinear, QKVLinear
+from folovllm.model_executor.layers.linear import (
+    MergedColumnParallelLinear,
+    QKVParallelLinear,
+    RowParallelLinear,
+)
 from folovllm.model_executor.layers.rotary_embedding import RotaryEmbedding, rope_parameters
+from folovllm.model_executor.layers.vocab_parallel_embedding import (
+    ParallelLMHead,
+    VocabParallelEmbedding,
+)
 
 
 @dataclass(frozen=True)
@@ -36,12 +49,15 @@ class Biases:
 class LlamaAttention(nn.Module):
     def __init__(self, cfg: Any, biases: Biases, qk_norm: bool, rotary_emb: RotaryEmbedding) -> None:
         super().__init__()
-        self.num_heads = cfg.num_attention_heads
-        self.num_kv_heads = getattr(cfg, "num_key_value_heads", None) or self.num_heads
+        num_heads = cfg.num_attention_heads
         self.head_dim = head_dim_of(cfg)
-        self.qkv_proj = QKVLinear(cfg.hidden_size, self.head_dim, self.num_heads,
-                                  self.num_kv_heads, bias=biases.qkv)
-        self.o_proj = Linear(self.num_heads * self.head_dim, cfg.hidden_size, bias=biases.o)
+        self.qkv_proj = QKVParallelLinear(
+            cfg.hidden_size, self.head_dim, num_heads,
+            getattr(cfg, "num_key_value_heads", None) or num_heads, bias=biases.qkv)
+        # this rank's heads (all of them without tensor parallelism)
+        self.num_heads, self.num_kv_heads = self.qkv_proj.num_heads, self.qkv_proj.num_kv_heads
+        self.o_proj = RowParallelLinear(num_heads * self.head_dim, cfg.hidden_size,
+                                        bias=biases.o)
         # Qwen3 normalises each head's query and key before the rotation.
         self.q_norm = RMSNorm(self.head_dim, cfg.rms_norm_eps) if qk_norm else None
         self.k_norm = RMSNorm(self.head_dim, cfg.rms_norm_eps) if qk_norm else None
@@ -66,9 +82,10 @@ class LlamaAttention(nn.Module):
 class LlamaMLP(nn.Module):
     def __init__(self, cfg: Any, bias: bool) -> None:
         super().__init__()
-        self.gate_up_proj = MergedLinear(cfg.hidden_size, cfg.intermediate_size, bias=bias)
+        self.gate_up_proj = MergedColumnParallelLinear(
+            cfg.hidden_size, [cfg.intermediate_size] * 2, bias=bias)
         self.act_fn = ActAndMul(cfg.hidden_act)
-        self.down_proj = Linear(cfg.intermediate_size, cfg.hidden_size, bias=bias)
+        self.down_proj = RowParallelLinear(cfg.intermediate_size, cfg.hidden_size, bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.down_proj(self.act_fn(self.gate_up_proj(x)))
@@ -97,7 +114,7 @@ class LlamaDecoderLayer(nn.Module):
 class LlamaModel(nn.Module):
     def __init__(self, cfg: Any, biases: Biases, qk_norm: bool) -> None:
         super().__init__()
-        self.embed_tokens = nn.Embedding(cfg.vocab_size, cfg.hidden_size)
+        self.embed_tokens = VocabParallelEmbedding(cfg.vocab_size, cfg.hidden_size)
         # The cos/sin table (float32, max_position_embeddings rows: 40 MiB for Qwen3-0.6B) is
         # the same for every layer, so it is built once and shared.
         rotary_emb = RotaryEmbedding(head_dim_of(cfg), cfg.max_position_embeddings,
@@ -122,10 +139,10 @@ class LlamaForCausalLM(nn.Module):
 
     QK_NORM = False
     HAS_SLIDING_WINDOW = False  # Qwen2 and Qwen3 configs can ask for sliding-window layers
-    # checkpoint sub-module -> (our stacked module, shard)
+    # checkpoint sub-module -> (our stacked module, its weight_loader's shard id)
     PACKED = {
         "q_proj": ("qkv_proj", "q"), "k_proj": ("qkv_proj", "k"), "v_proj": ("qkv_proj", "v"),
-        "gate_proj": ("gate_up_proj", "gate"), "up_proj": ("gate_up_proj", "up"),
+        "gate_proj": ("gate_up_proj", 0), "up_proj": ("gate_up_proj", 1),
     }
 
     def __init__(self, cfg: Any) -> None:
@@ -134,7 +151,7 @@ class LlamaForCausalLM(nn.Module):
         self.config = cfg
         self.model = LlamaModel(cfg, self.biases(cfg), self.QK_NORM)
         self.tie_word_embeddings = bool(getattr(cfg, "tie_word_embeddings", False))
-        self.lm_head = Linear(cfg.hidden_size, cfg.vocab_size, bias=False)
+        self.lm_head = ParallelLMHead(cfg.vocab_size, cfg.hidden_size)
         if self.tie_word_embeddings:
             self.lm_head.weight = self.model.embed_tokens.weight
 
@@ -176,7 +193,9 @@ class LlamaForCausalLM(nn.Module):
         """Hidden states ``[T, hidden]`` for the flat batch."""
         return self.model(input_ids, positions, md)
 
-    def compute_logits(self, hidden: torch.Tensor) -> torch.Tensor:
+    def compute_logits(self, hidden: torch.Tensor) -> torch.Tensor | None:
         """Logits only for the rows given (the last token of each sequence): with a 150k vocab
-        the LM head is the largest matmul of a decode step, so skipping the other rows matters."""
+        the LM head is the largest matmul of a decode step, so skipping the other rows matters.
+        With tensor parallelism they are gathered on rank 0, the rank that samples; the other
+        ranks get ``None``."""
         return self.lm_head(hidden)
