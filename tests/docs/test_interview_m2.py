@@ -171,7 +171,7 @@ def test_runner_models() -> None:
     assert attns["llama"].head_dim == 64 // 4 == 16
     assert attns["qwen3"].head_dim == 32
     assert attns["qwen3"].qkv_proj.q_size == 4 * 32 == 2 * 64
-    assert (attns["qwen3"].o_proj.in_features, attns["qwen3"].o_proj.out_features) == (128, 64)
+    assert tuple(attns["qwen3"].o_proj.weight.shape) == (64, 128)   # [out, in]: 128 back to 64
     assert ns["one_decoder"] is True
     biases = ns["biases"]
     assert (biases.qkv, biases.o) == (True, False)
