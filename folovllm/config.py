@@ -371,6 +371,7 @@ class EngineConfig:
 # --8<-- [end:engine_config]
 
 
+# --8<-- [start:check_tp]
 def check_tensor_parallel(m: ModelConfig, tp: int) -> None:
     """The ranks split the query heads and the MLP evenly; KV heads are split evenly, or, when
     there are fewer KV heads than ranks, each one is replicated on ``tp / num_kv_heads`` ranks.
@@ -390,6 +391,7 @@ def check_tensor_parallel(m: ModelConfig, tp: int) -> None:
     if m.device == "cuda" and tp > torch.cuda.device_count():
         raise ValueError(f"tensor_parallel_size={tp} is invalid: one GPU per rank is needed, "
                          f"and {torch.cuda.device_count()} are visible")
+# --8<-- [end:check_tp]
 
 
 _GROUPS = (ModelConfig, CacheConfig, SchedulerConfig, ParallelConfig)

@@ -49,6 +49,7 @@ def get_tp_rank() -> int:
     return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
 
 
+# --8<-- [start:collectives]
 def tensor_model_parallel_all_reduce(x: torch.Tensor,
                                      op: dist.ReduceOp.RedOpType = dist.ReduceOp.SUM
                                      ) -> torch.Tensor:
@@ -57,6 +58,7 @@ def tensor_model_parallel_all_reduce(x: torch.Tensor,
     if get_tp_world_size() > 1:
         dist.all_reduce(x, op=op)
     return x
+# --8<-- [end:collectives]
 
 
 def tensor_model_parallel_broadcast(x: torch.Tensor, src: int = 0) -> torch.Tensor:
@@ -78,6 +80,7 @@ def tensor_model_parallel_all_gather(x: torch.Tensor, dim: int = -1) -> torch.Te
     return torch.cat(parts, dim=dim)
 
 
+# --8<-- [start:gather]
 def tensor_model_parallel_gather(x: torch.Tensor, dst: int = 0, dim: int = -1
                                  ) -> torch.Tensor | None:
     """Every rank's ``x`` concatenated in rank order along ``dim`` on rank ``dst`` only, ``None``
@@ -89,3 +92,4 @@ def tensor_model_parallel_gather(x: torch.Tensor, dst: int = 0, dim: int = -1
     parts = [torch.empty_like(x) for _ in range(world)] if get_tp_rank() == dst else None
     dist.gather(x, parts, dst=dst)
     return torch.cat(parts, dim=dim) if parts is not None else None
+# --8<-- [end:gather]

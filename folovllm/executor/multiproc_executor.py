@@ -79,6 +79,7 @@ class WorkerHandle:
 class MultiprocExecutor:
     """Rank 0's ``ModelRunner`` in this process, ranks ``1..N-1`` in worker processes."""
 
+    # --8<-- [start:executor]
     def __init__(self, config: EngineConfig) -> None:
         if dist.is_initialized():   # the layers read the one default group
             raise RuntimeError("a tensor-parallel engine is already running in this process; "
@@ -116,6 +117,7 @@ class MultiprocExecutor:
             return self.driver_runner.execute_model(scheduler_output)
         except BaseException as error:
             self._fail(error)
+    # --8<-- [end:executor]
 
     def shutdown(self) -> None:
         """Stop every worker and leave the process group (again: nothing)."""
@@ -230,6 +232,7 @@ def _shutdown(workers: list[WorkerHandle]) -> None:
 
 
 # ---- the worker process ------------------------------------------------------------------
+# --8<-- [start:worker_main]
 def _worker_main(config: EngineConfig, rank: int, init_method: str, backend: str,
                  conn: Connection) -> None:
     """Rank ``rank``: join the group, build the runner, then run each step the driver sends
@@ -256,3 +259,4 @@ def _worker_main(config: EngineConfig, rank: int, init_method: str, backend: str
             pass
         sys.exit(1)   # without leaving the group: the exit closes its sockets
     destroy_distributed()
+# --8<-- [end:worker_main]

@@ -402,6 +402,7 @@ class ModelRunner:
         return self._to_output(seq_ids, samples, sample_rows, sampled)
     # --8<-- [end:execute_model]
 
+    # --8<-- [start:receive_sampled]
     def _receive_sampled(self, seq_ids: list[int], samples: np.ndarray,
                          sample_rows: np.ndarray) -> ModelRunnerOutput:
         """On a rank other than 0: the tokens rank 0 sampled, appended as rank 0 appends them,
@@ -414,6 +415,7 @@ class ModelRunner:
         for i, token in zip(np.flatnonzero(samples).tolist(), tokens.tolist()):
             result.sampled_token_ids[i] = [token]
         return result
+    # --8<-- [end:receive_sampled]
 
     # --8<-- [start:graph_size]
     def _graph_size(self, num_scheduled: np.ndarray) -> int | None:

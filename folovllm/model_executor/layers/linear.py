@@ -146,6 +146,7 @@ def stacked_shards(parts: dict[ShardId, tuple[int, int, int]]) -> dict[ShardId, 
     return shards
 
 
+# --8<-- [start:column_parallel]
 class ColumnParallelLinear(nn.Module):
     """``y = x @ W.T (+ b)`` with ``W``'s rows (output features) split over the ranks: rank ``r``
     holds rows ``[r * n, (r + 1) * n)`` with ``n = output_size / tp`` and outputs that slice of
@@ -178,8 +179,10 @@ class ColumnParallelLinear(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = linear(x, self.weight, self.bias)
         return tensor_model_parallel_all_gather(y) if self.gather_output else y
+# --8<-- [end:column_parallel]
 
 
+# --8<-- [start:merged_qkv]
 class MergedColumnParallelLinear(ColumnParallelLinear):
     """Several column-parallel matrices (the MLP's gate and up) as one matmul.
 
@@ -225,8 +228,10 @@ class QKVParallelLinear(ColumnParallelLinear):
         kv = (num_kv_heads * head_dim, self.kv_size, kv_start)
         self.shards = stacked_shards({"q": (num_heads * head_dim, self.q_size,
                                             tp_rank * self.q_size), "k": kv, "v": kv})
+# --8<-- [end:merged_qkv]
 
 
+# --8<-- [start:row_parallel]
 class RowParallelLinear(nn.Module):
     """``y = x @ W.T (+ b)`` with ``W``'s columns (input features) split over the ranks: rank
     ``r`` holds columns ``[r * n, (r + 1) * n)`` with ``n = input_size / tp``, multiplies the
@@ -269,3 +274,4 @@ class RowParallelLinear(nn.Module):
             return y + self.bias if self.bias is not None and self.tp_rank == 0 else y
         y = tensor_model_parallel_all_reduce(y)
         return y + self.bias if self.bias is not None else y
+# --8<-- [end:row_parallel]

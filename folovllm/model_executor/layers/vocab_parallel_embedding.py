@@ -47,6 +47,7 @@ class VocabParallelShard(nn.Module):
         param.data[real:].zero_()
 
 
+# --8<-- [start:vocab_parallel]
 class VocabParallelEmbedding(VocabParallelShard):
     """``nn.Embedding`` with its rows split over the ranks: each rank looks up the ids that fall
     in its block, writes zeros for the others, and an all-reduce sums the ranks' outputs, in which
@@ -75,3 +76,4 @@ class ParallelLMHead(VocabParallelShard):
         if logits is None or logits.shape[-1] == self.num_embeddings:
             return logits
         return logits[..., :self.num_embeddings]
+# --8<-- [end:vocab_parallel]
