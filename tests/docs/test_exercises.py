@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from folovllm.config import check_tensor_parallel
 from tests.docs.docs_tools import DOCS, REPO, SNIPPETS, run_program
 
 _PAGES = sorted(DOCS.glob("milestones/m*/exercises*.md"))
@@ -25,7 +26,7 @@ def test_page_has_three_exercises_with_solutions(page: Path) -> None:
 
 
 def test_every_milestone_has_an_exercise_page() -> None:
-    for milestone in ("m0", "m1", "m2", "m3", "m4", "m5", "m6"):
+    for milestone in ("m0", "m1", "m2", "m3", "m4", "m5", "m6", "m7"):
         assert (DOCS / "milestones" / milestone / "exercises.md").is_file()
         assert (DOCS / "milestones" / milestone / "exercises.zh.md").is_file()
 
@@ -110,3 +111,21 @@ def test_m6_answers() -> None:
     assert [line.split()[2] for line in replays] == \
         ["eager", "eager", "graph", "eager", "eager", "eager", "graph", "graph"]
     assert [line.split()[3] for line in replays if "graph" in line] == ["8", "4", "1"]
+
+
+def test_m7_answers() -> None:
+    sizes = run_program("docs/snippets/m7/exercise_tp_sizes.py").stdout
+    assert "SmolLM2-135M: accepts [1, 3]" in sizes and "Qwen3-0.6B: accepts [1, 2, 4, 8]" in sizes
+    qwen = _ns("tp_sizes")["qwen"]
+    check_tensor_parallel(qwen, 16)                      # "TP=16 would also be accepted"
+    padding = run_program("docs/snippets/m7/exercise_vocab_padding.py").stdout.splitlines()
+    for line, (vocab, tp) in zip(padding, [(v, n) for v in (49_152, 151_936) for n in (3, 5, 7)],
+                                 strict=True):
+        assert line.endswith(f" {tp * -(-vocab // tp) - vocab} padding") and f"TP={tp}:" in line
+    bias = run_program("docs/snippets/m7/exercise_bias.py").stdout.splitlines()
+    assert [line.split()[-1] for line in bias] == ["1.00", "2.00"]
+    assert all("bias once == dense: True" in line for line in bias)
+    memory = run_program("docs/snippets/m7/exercise_memory.py").stdout.splitlines()
+    tokens = [int(line.split()[-2].replace(",", "")) for line in memory]
+    assert all(b > 2 * a for a, b in zip(tokens[:3], tokens[1:4]))   # TP 1 -> 8: > double
+    assert tokens[3] < tokens[4] < 1.01 * tokens[3]                  # TP 16: replicated heads
