@@ -210,6 +210,7 @@ class BenchResult:
     model: str
     device: str
     command: str = ""
+    tensor_parallel_size: int = 1   # ranks of every folovllm engine in the run
     torch_version: str = torch.__version__
     date: str = field(default_factory=lambda: datetime.date.today().isoformat())
     commit: str | None = field(default_factory=lambda: git_commit())
@@ -252,11 +253,14 @@ def run_throughput(model_kwargs: dict[str, Any], workload: Workload,
             device = "cpu"
         model = model_kwargs.get("model") or "default (SmolLM2-135M-Instruct)"
         results.append(best)
+        if isinstance(engine, _OurEngine):   # stop the tensor-parallel workers now, not at exit
+            engine.llm.shutdown()
         del engine
         gc.collect()
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
-    return BenchResult(workload, results, str(model), device, command=command)
+    return BenchResult(workload, results, str(model), device, command=command,
+                       tensor_parallel_size=model_kwargs.get("tensor_parallel_size", 1))
 # --8<-- [end:run_throughput]
 
 
@@ -280,6 +284,12 @@ def _vocab_size(engine: _OurEngine | _HFEngine) -> int:
     if isinstance(engine, _HFEngine):
         return engine.model.config.vocab_size
     return engine.llm.llm_engine.config.model_config.vocab_size
+
+
+def _ranks(result: dict) -> str:
+    """The tensor-parallel size of the run (files from before M7 have none, and say nothing)."""
+    tp = result.get("tensor_parallel_size")
+    return "" if tp is None else f", tensor parallel size {tp}"
 
 
 def _fmt(value: float | None, scale: float = 1.0, digits: int = 1) -> str:
@@ -314,7 +324,8 @@ def format_table(result: dict) -> str:
     mode = "temperature 0.6" if w["name"] == "nanovllm" else "greedy"
     lines = [
         f"Workload `{w['name']}`: {shape} ({mode}, EOS ignored), best of {w['repeats']} runs; "
-        f"device `{result['device']}`, torch {result['torch_version']}, {result['date']}.",
+        f"device `{result['device']}`{_ranks(result)}, torch {result['torch_version']}, "
+        f"{result['date']}.",
         "",
         "| engine | seconds | output tokens | output tokens/s | vs transformers | TTFT p50 (ms) "
         "| TPOT p50 (ms) | concurrent seqs |",

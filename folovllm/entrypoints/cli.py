@@ -65,6 +65,14 @@ def _add_engine_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--enforce-eager", action="store_true",
                    help="run every step eagerly; otherwise decode steps replay CUDA graphs "
                         "on a GPU")
+    p.add_argument("--tensor-parallel-size", type=int, default=1,
+                   help="ranks (processes, one GPU each on CUDA) that split every layer")
+
+
+def _check_engine_args(args: argparse.Namespace) -> None:
+    """The engine options' checks that need no torch; whether the model's heads split over the
+    ranks needs its config, and is checked when the engine starts, before any rank starts."""
+    check_int("tensor_parallel_size", args.tensor_parallel_size, 1)
 
 
 def _check_model_args(args: argparse.Namespace) -> None:
@@ -106,7 +114,8 @@ def _make_llm(args: argparse.Namespace, **extra: Any) -> LLM:
 
     _quiet_loading()
     return LLM(args.model, dtype=args.dtype, device=args.device, load_format=args.load_format,
-               enforce_eager=args.enforce_eager or None, **extra)
+               enforce_eager=args.enforce_eager or None,
+               tensor_parallel_size=args.tensor_parallel_size, **extra)
 
 
 def _cmd_version(_: argparse.Namespace) -> int:
@@ -129,6 +138,7 @@ def _cmd_model_info(args: argparse.Namespace) -> int:
 def _cmd_generate(args: argparse.Namespace) -> int:
     params = _sampling_params(args)
     _check_model_args(args)
+    _check_engine_args(args)
     llm = _make_llm(args)
     start = time.perf_counter()
     if args.chat:
@@ -192,6 +202,7 @@ def _read_message(interactive: bool) -> str | None:
 def _cmd_chat(args: argparse.Namespace) -> int:
     params = _sampling_params(args)
     _check_model_args(args)
+    _check_engine_args(args)
     llm = _make_llm(args)
     history: list[dict[str, str]] = []
     if args.system:
@@ -240,6 +251,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     engines = tuple(_csv(args.engines))
     check_engines(engines)
     _check_model_args(args)
+    _check_engine_args(args)
     if args.max_model_len is not None:
         check_int("max_model_len", args.max_model_len, 1)
     if args.gpu_memory_utilization is not None:
@@ -252,7 +264,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
     _quiet_loading()
     model_kwargs = dict(model=args.model, dtype=args.dtype, device=args.device,
-                        load_format=args.load_format, enforce_eager=args.enforce_eager or None)
+                        load_format=args.load_format, enforce_eager=args.enforce_eager or None,
+                        tensor_parallel_size=args.tensor_parallel_size)
     if args.max_model_len is not None:
         model_kwargs["max_model_len"] = args.max_model_len
     for name in ("gpu_memory_utilization", "max_num_seqs", "max_num_batched_tokens"):
