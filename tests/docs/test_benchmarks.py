@@ -269,8 +269,8 @@ def test_cuda_graph_prose_quotes_its_results_files() -> None:
 
 def test_tensor_parallel_prose_quotes_its_results_files() -> None:
     """The M7 section's numbers and claims, from its four results files, on both language
-    versions of the page: one run per tensor-parallel size, the tiny model slower at TP=2, the
-    default model's pair ordered the other way but far below the ladder's run of the engine."""
+    versions of the page: one run per tensor-parallel size, and on two shared cores more ranks
+    are slower, for the tiny model and for the default model alike."""
     def run(name: str, tp: int) -> dict:
         result = json.loads((RESULTS / f"{name}.json").read_text())
         assert result["tensor_parallel_size"] == tp
@@ -280,15 +280,13 @@ def test_tensor_parallel_prose_quotes_its_results_files() -> None:
 
     tiny1, tiny2 = run("m7-cpu-tiny-tp1", 1), run("m7-cpu-tiny-tp2", 2)
     tp1, tp3 = run("m7-cpu-tp1", 1), run("m7-cpu-tp3", 3)
-    ladder = json.loads((RESULTS / "ladder-cpu.json").read_text())["rungs"]
-    m3 = next(r for r in ladder if r["tag"] == "m3")["folovllm"]
     assert tiny2["output_tokens_per_s"] < tiny1["output_tokens_per_s"]
-    assert tp3["output_tokens_per_s"] > tp1["output_tokens_per_s"]
-    assert m3 > 30 * tp1["output_tokens_per_s"]
+    assert tp3["output_tokens_per_s"] < tp1["output_tokens_per_s"]
     quoted = [f"{r['output_tokens_per_s']:.1f} tok/s" for r in (tiny1, tiny2, tp1, tp3)]
     quoted += [f"{r[k] * 1000:.1f} ms" for r in (tiny1, tiny2) for k in ("tpot_p50", "ttft_p50")]
-    quoted += [f"{tp3['first_pass_seconds']:.2f} s", f"{tp3['seconds']:.2f} s",
-               f"{m3:.1f} tok/s"]
+    quoted += [f"{r['tpot_p50'] * 1000:.1f} ms" for r in (tp1, tp3)]
+    quoted += [f"{tiny1['output_tokens_per_s'] / tiny2['output_tokens_per_s']:.1f}",
+               f"{tp1['output_tokens_per_s'] / tp3['output_tokens_per_s']:.1f}"]
     for page in ("index.md", "index.zh.md"):
         text = (DOCS / "benchmarks" / page).read_text()
         section = text[text.index("{ #m7-cpu }"):text.index("{ #m5-cpu }")]
