@@ -9,15 +9,28 @@ Run ``python -m benchmarks.summary`` from the repository root after adding a res
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from benchmarks.memory import QWEN3_CONFIG
+
+if TYPE_CHECKING:
+    from folovllm.config import ModelConfig
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "docs" / "benchmarks" / "results"
 SUMMARY = REPO / "docs" / "snippets" / "benchmarks" / "summary.md"
+
+
+@functools.cache
+def bf16_config(model_dir: Path) -> ModelConfig:
+    """The model's config in bfloat16, from its ``config.json`` alone (dummy weights)."""
+    from folovllm.config import ModelConfig
+
+    return ModelConfig(model=str(model_dir), dtype="bfloat16", device="cpu", load_format="dummy")
 
 
 def weight_bytes(model_dir: Path) -> int:
@@ -26,9 +39,7 @@ def weight_bytes(model_dir: Path) -> int:
     import torch
     from transformers import AutoModelForCausalLM
 
-    from folovllm.config import ModelConfig
-
-    config = ModelConfig(model=str(model_dir), dtype="bfloat16", device="cpu", load_format="dummy")
+    config = bf16_config(model_dir)
     with torch.device("meta"):
         model = AutoModelForCausalLM.from_config(config.hf_config, dtype=config.torch_dtype)
     return sum(p.numel() * p.element_size() for p in model.parameters())
@@ -57,9 +68,7 @@ class DecodeBound:
 def decode_bound(kernel: dict, e2e: dict, model_dir: Path = QWEN3_CONFIG) -> DecodeBound:
     """At the decode-kernel benchmark's shape (``batch`` sequences of ``context`` tokens), with
     the model's bf16 weights and the bandwidth that benchmark measured."""
-    from folovllm.config import ModelConfig
-
-    config = ModelConfig(model=str(model_dir), dtype="bfloat16", device="cpu", load_format="dummy")
+    config = bf16_config(model_dir)
     shape = kernel["shapes"]
     kv_bytes = shape["batch"] * shape["context"] * config.kv_cache_bytes_per_token()
     tpot = next(r for r in e2e["results"] if r["engine"] == "folovllm")["tpot_p50"]
@@ -75,9 +84,8 @@ def workload_bound(result: dict, copy_gbps: float, model_dir: Path = QWEN3_CONFI
     and request ``i`` (prompt ``a``, output ``b``) runs ``b`` steps over contexts ``a .. a+b-1``.
     Prefill is left out (it is bound by arithmetic, not bytes): the bound is optimistic."""
     from folovllm.benchmarks.workload import Workload
-    from folovllm.config import ModelConfig
 
-    config = ModelConfig(model=str(model_dir), dtype="bfloat16", device="cpu", load_format="dummy")
+    config = bf16_config(model_dir)
     w = result["workload"]
     prompts, outs = Workload(w["name"], num_prompts=w["num_prompts"], seed=w["seed"]).requests(
         config.vocab_size)

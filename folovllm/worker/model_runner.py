@@ -391,7 +391,8 @@ class ModelRunner:
         try:
             logits = self.model.compute_logits(hidden)
             if logits is None:   # a rank other than 0: it takes the tokens rank 0 sampled
-                return self._receive_sampled(seq_ids, samples, sample_rows)
+                self._receive_sampled(sample_rows)
+                return ModelRunnerOutput()
             sampled = self.sampler(logits, self._sampling_metadata(sample_rows))
         except Exception:
             for g, state in zip(generators, states):
@@ -403,18 +404,13 @@ class ModelRunner:
     # --8<-- [end:execute_model]
 
     # --8<-- [start:receive_sampled]
-    def _receive_sampled(self, seq_ids: list[int], samples: np.ndarray,
-                         sample_rows: np.ndarray) -> ModelRunnerOutput:
+    def _receive_sampled(self, sample_rows: np.ndarray) -> None:
         """On a rank other than 0: the tokens rank 0 sampled, appended as rank 0 appends them,
         so that every rank's next inputs are the same. Only rank 0's output reaches the
-        scheduler; this one carries the tokens alone."""
+        scheduler: a worker returns nothing else."""
         tokens = torch.empty(len(sample_rows), dtype=torch.int64, device=self.device)
         tokens = tensor_model_parallel_broadcast(tokens).cpu().numpy()
         self.input_batch.append_sampled(sample_rows, tokens.astype(np.int32))
-        result = ModelRunnerOutput(seq_ids, [[] for _ in seq_ids], [0.0] * len(seq_ids))
-        for i, token in zip(np.flatnonzero(samples).tolist(), tokens.tolist()):
-            result.sampled_token_ids[i] = [token]
-        return result
     # --8<-- [end:receive_sampled]
 
     # --8<-- [start:graph_size]
