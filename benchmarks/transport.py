@@ -273,13 +273,20 @@ def measure(world_size: int, messages: int, repeats: int, warmup: int = 20) -> l
             for (step_name, name), m in medians.items()]
 
 
+def _where(result: dict) -> str:
+    return (f"Median over {result['messages']} messages, best of {result['repeats']} runs; "
+            f"{result['machine']}, Python {result['python_version']}, torch "
+            f"{result['torch_version']}, commit `{result['commit'][:7]}`, {result['date']}.")
+
+
 def format_table(result: dict) -> str:
-    """One line per world size and step: the message's pickled size and what pickling and
-    unpickling it alone costs, then each transport's median delivery time to every worker (the
-    fastest in bold)."""
+    """Where and how it was measured, then one line per world size and step: the message's
+    pickled size and what pickling and unpickling it alone costs, then each transport's median
+    delivery time to every worker (the fastest in bold)."""
     about = {s["name"]: s for s in result["steps"]}
     names = list(dict.fromkeys(r["transport"] for r in result["rows"]))
-    lines = ["| ranks | step | message | pickle + unpickle (µs) | "
+    lines = [_where(result), "",
+             "| ranks | step | message | pickle + unpickle (µs) | "
              + " | ".join(f"{n} (µs)" for n in names) + " |",
              "|---:|---|---:|---:|" + "---:|" * len(names)]
     groups: dict[tuple[int, str], dict[str, float]] = {}

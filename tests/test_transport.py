@@ -100,6 +100,9 @@ def test_shared_memory_sends_only_the_length_through_the_pipe() -> None:
 
 def test_format_table() -> None:
     result = {
+        "messages": 200, "repeats": 3, "machine": "2 x Some CPU", "python_version": "3.11.7",
+        "torch_version": "2.13.0+cpu", "commit": "51f0fb88499e83204dfce32b35646f3f210a36e5",
+        "date": "2026-12-03",
         "steps": [{"name": "decode", "label": "decode, 256 sequences", "bytes": 3999,
                    "pickle_us": 61.4},
                   {"name": "admission", "label": "admission, 8 x 1,024 tokens", "bytes": 27133,
@@ -110,6 +113,8 @@ def test_format_table() -> None:
                  for t, us in zip(("pipe", "broadcast_object_list", "shared memory"), times)],
     }
     assert format_table(result) == (
+        "Median over 200 messages, best of 3 runs; 2 x Some CPU, Python 3.11.7, "
+        "torch 2.13.0+cpu, commit `51f0fb8`, 2026-12-03.\n\n"
         "| ranks | step | message | pickle + unpickle (µs) | pipe (µs) "
         "| broadcast_object_list (µs) | shared memory (µs) |\n"
         "|---:|---|---:|---:|---:|---:|---:|\n"

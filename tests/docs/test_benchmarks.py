@@ -17,6 +17,8 @@ from benchmarks.memory import compare, format_memory_table
 from benchmarks.plot import render_ladder_svg, render_step_time_svg, render_svg
 from benchmarks.step_time import format_table as format_step_time_table
 from benchmarks.summary import decode_bound, render_summary, workload_bound
+from benchmarks.transport import TRANSPORTS, describe, steps
+from benchmarks.transport import format_table as format_transport_table
 from folovllm.benchmarks.throughput import format_table
 from tests.docs.docs_tools import DOCS, RESULT_TABLES, RESULTS
 
@@ -27,11 +29,13 @@ _MEMORY = [p for p in _ALL if json.loads(p.read_text()).get("benchmark") == "kv-
 _KERNELS = [p for p in _ALL if "decode_gbps" in json.loads(p.read_text())]
 _GEMM = [p for p in _ALL if json.loads(p.read_text()).get("benchmark") == "cpu-gemm"]
 _STEPS = [p for p in _ALL if json.loads(p.read_text()).get("benchmark") == "decode-step-time"]
+_TRANSPORT = [p for p in _ALL
+              if json.loads(p.read_text()).get("benchmark") == "scheduler-output-transport"]
 
 
 def test_every_results_file_is_of_a_known_kind() -> None:
     assert set(_ALL) == (set(_JSON) | set(_LADDERS) | set(_MEMORY) | set(_KERNELS) | set(_GEMM)
-                         | set(_STEPS))
+                         | set(_STEPS) | set(_TRANSPORT))
 
 
 def test_there_are_results() -> None:
@@ -150,6 +154,54 @@ def test_step_times_are_consistent_and_rendered(path: Path) -> None:
             eager = by[(n, False)]
             assert r["launches_per_step"] < eager["launches_per_step"] / 10
             assert r["gpu_ms"] == pytest.approx(eager["gpu_ms"], rel=0.1)
+
+
+@pytest.mark.parametrize("path", _TRANSPORT, ids=lambda p: p.name)
+def test_transport_results_are_consistent_and_rendered(path: Path) -> None:
+    """Every transport timed at 2 and 3 ranks on every message; each message's size is that of
+    the message the module builds today; a delivery costs more than the pickling it includes."""
+    result = json.loads(path.read_text())
+    assert (RESULT_TABLES / f"{path.stem}.md").read_text() == format_transport_table(result)
+    assert result["command"].startswith("python -m benchmarks.transport")
+    assert len(result["commit"]) == 40
+    built = {name: describe(name, step) for name, step in steps().items()}
+    assert {s["name"]: {k: s[k] for k in ("name", "label", "bytes")}
+            for s in result["steps"]} == built
+    pickle_us = {s["name"]: s["pickle_us"] for s in result["steps"]}
+    assert all(us > 0 for us in pickle_us.values())
+    keys = [(r["world_size"], r["step"], r["transport"]) for r in result["rows"]]
+    assert sorted(keys) == sorted((w, s, t) for w in (2, 3) for s in built for t in TRANSPORTS)
+    for r in result["rows"]:
+        assert len(r["repeat_medians_us"]) == result["repeats"]
+        assert r["median_us"] == min(r["repeat_medians_us"]) > pickle_us[r["step"]]
+
+
+def test_transport_prose_quotes_its_results_file() -> None:
+    """The numbers and claims of the transport section, on both language versions of the page:
+    the pipe and shared memory within 5% of each other in every row, ``broadcast_object_list``
+    slower than the pipe by the range quoted, three ranks slower than two every time."""
+    result = json.loads((RESULTS / "m7-cpu-transport.json").read_text())
+    us = {(r["world_size"], r["step"], r["transport"]): r["median_us"] for r in result["rows"]}
+    about = {s["name"]: s for s in result["steps"]}
+    ratios = []
+    for (ranks, step, transport), time in us.items():
+        if ranks == 3:
+            assert time > us[(2, step, transport)]
+        if transport == "pipe":
+            shm = us[(ranks, step, "shared memory")]
+            assert abs(time - shm) / min(time, shm) < 0.05
+            ratios.append(us[(ranks, step, "broadcast_object_list")] / time)
+    quoted = [f"{about['decode']['bytes']:,}", f"{about['admission']['bytes']:,}",
+              f"{about['decode']['pickle_us']:.0f} 和 {about['admission']['pickle_us']:.0f} µs",
+              f"{min(ratios):.1f}", f"{max(ratios):.1f}",
+              f"{us[(2, 'decode', 'broadcast_object_list')]:.0f} µs",
+              f"{us[(2, 'decode', 'pipe')]:.0f} µs"]
+    for page, word in (("index.md", "and"), ("index.zh.md", "和")):
+        text = (DOCS / "benchmarks" / page).read_text()
+        section = text[text.index("{ #m7-cpu-transport }"):text.index("{ #m5-cpu }")]
+        missing = [q for q in (q.replace(" 和 ", f" {word} ") for q in quoted)
+                   if q not in section]
+        assert not missing, (page, missing)
 
 
 def test_summary_is_rendered_from_the_results() -> None:
