@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from folovllm.model_executor.layers.vocab_parallel_embedding import VocabParallelEmbedding
-from tests.docs.docs_tools import DOCS, REPO, run_program
+from tests.docs.docs_tools import DOCS, REPO, RESULTS, run_program
 
 _PAGES = [DOCS / "milestones/m7" / name for name in ("learn.md", "learn.zh.md")]
 _QWEN3 = REPO / "folovllm/benchmarks/configs/qwen3-0.6b/config.json"
@@ -88,3 +88,19 @@ def test_every_quoted_number_comes_from_the_programs(page: Path) -> None:
     text = page.read_text(encoding="utf-8")
     missing = [n for n in _quoted() if n not in text]
     assert not missing, f"{page.name} lacks {missing}"
+
+
+def test_the_transport_figures_come_from_the_results_file() -> None:
+    """The "Pipes" bullet quotes the transport benchmark: the two messages' sizes and the
+    two-rank decode step by each transport; and the pipe is as fast as shared memory (within
+    5%) and faster than ``broadcast_object_list``, as the bullet says."""
+    result = json.loads((RESULTS / "m7-cpu-transport.json").read_text())
+    us = {r["transport"]: r["median_us"] for r in result["rows"]
+          if (r["world_size"], r["step"]) == (2, "decode")}
+    pipe, shm, broadcast = us["pipe"], us["shared memory"], us["broadcast_object_list"]
+    assert abs(pipe - shm) / min(pipe, shm) < 0.05 and pipe < broadcast
+    quoted = [f"{s['bytes']:,}" for s in result["steps"]]
+    quoted += [f"{t:.0f} µs" for t in (pipe, shm, broadcast)]
+    for page in _PAGES:
+        missing = [q for q in quoted if q not in page.read_text(encoding="utf-8")]
+        assert not missing, f"{page.name} lacks {missing}"
