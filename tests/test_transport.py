@@ -1,8 +1,10 @@
-"""The transport benchmark's messages, its two process-free transports and its table.
+"""The transport benchmark's messages, its transports and its table.
 
-Nothing here spawns a process: the messages are checked for what the benchmark says they are,
-the pipe and shared-memory transports run their send and receive in this one process (the same
-functions the ranks call), and the table is rendered from a hand-made result.
+The messages are checked for what the benchmark says they are; the pipe and shared-memory
+transports run their send and receive in this one process (the same functions the ranks call);
+the table is rendered from a hand-made result. One short run of the real thing, with one
+spawned worker and a few messages (about a second), covers ``broadcast_object_list`` and the
+processes' start and stop.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from benchmarks.transport import (
     decode_step,
     describe,
     format_table,
+    measure,
     steps,
 )
 
@@ -96,6 +99,15 @@ def test_shared_memory_sends_only_the_length_through_the_pipe() -> None:
         worker_end.close()
         shm.close()
         shm.unlink()
+
+
+def test_a_short_run_times_every_transport_on_every_message() -> None:
+    rows = measure(2, messages=5, repeats=2, warmup=1)
+    assert [(r["step"], r["transport"]) for r in rows] == \
+        [(s, t) for s in ("decode", "admission") for t in TRANSPORTS]
+    for r in rows:
+        assert r["world_size"] == 2 and len(r["repeat_medians_us"]) == 2
+        assert r["median_us"] == min(r["repeat_medians_us"]) > 0
 
 
 def test_format_table() -> None:
