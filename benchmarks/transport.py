@@ -75,12 +75,13 @@ def decode_step(num_seqs: int = 256, seed: int = 0) -> SchedulerOutput:
 
 def admission_step(num_seqs: int = 8, prompt_len: int = 1024, seed: int = 0) -> SchedulerOutput:
     """The biggest message: ``num_seqs`` new requests whose whole prompts are sent (once), with
-    their sampling parameters and the blocks that hold them."""
+    their sampling parameters (one object per request, as ``LLM.generate`` makes them, so
+    pickle cannot share one) and the blocks that hold them."""
     rng = random.Random(seed)
-    params = SamplingParams(temperature=0.7, top_p=0.9, max_tokens=256)
     num_blocks = -(-prompt_len // BLOCK_SIZE)
     new = [NewSeqData(seq_id, f"request-{seq_id}", 0,
-                      tuple(rng.randrange(VOCAB_SIZE) for _ in range(prompt_len)), params,
+                      tuple(rng.randrange(VOCAB_SIZE) for _ in range(prompt_len)),
+                      SamplingParams(temperature=0.7, top_p=0.9, max_tokens=256),
                       list(range(seq_id * num_blocks, (seq_id + 1) * num_blocks)), 0)
            for seq_id in range(num_seqs)]
     return SchedulerOutput(new, CachedSeqData(), {s.seq_id: prompt_len for s in new},
