@@ -123,29 +123,35 @@ def render_timeline_svg(result: dict, title: str) -> str:
 
 
 def render_step_time_svg(result: dict, title: str) -> str:
-    """Per batch size, a decode step's wall time eager and with CUDA graphs, each bar split into
-    the GPU's busy time (dark) and the time it waited for the host (light)."""
+    """Per batch size, a decode step's wall time for each engine measured (eager, CUDA graphs,
+    graphs with async scheduling), each bar split into the GPU's busy time (dark) and the time
+    it waited for the host (light)."""
     rows = result["rows"]
     sizes = sorted({r["num_seqs"] for r in rows})
+    modes = [m for m in ((False, False), (True, False), (True, True))
+             if any((r["cuda_graphs"], r.get("async_scheduling", False)) == m for r in rows)]
+    colors = {(False, False): "#9fa8da", (True, False): DECODE, (True, True): "#2e7d32"}
+    names = {(False, False): "eager", (True, False): "CUDA graphs",
+             (True, True): "graphs + async scheduling"}
     with plt.rc_context(_STYLE):
         fig, ax = plt.subplots(figsize=(7, 3.6))
-        width = 0.38
-        for offset, graphs, color in ((-width / 2, False, "#9fa8da"), (width / 2, True, DECODE)):
-            by = {r["num_seqs"]: r for r in rows if r["cuda_graphs"] == graphs}
-            x = [i + offset for i in range(len(sizes))]
+        width = 0.8 / len(modes)
+        for k, mode in enumerate(modes):
+            by = {r["num_seqs"]: r for r in rows
+                  if (r["cuda_graphs"], r.get("async_scheduling", False)) == mode}
+            x = [i + (k - (len(modes) - 1) / 2) * width for i in range(len(sizes))]
             gpu = [by[n]["gpu_ms"] for n in sizes]
             wait = [max(by[n]["wall_ms"] - by[n]["gpu_ms"], 0) for n in sizes]
-            name = "CUDA graphs" if graphs else "eager"
-            ax.bar(x, gpu, width, color=color, label=f"{name}: GPU busy")
-            bars = ax.bar(x, wait, width, bottom=gpu, color=color, alpha=0.35,
-                          label=f"{name}: GPU waits for the host")
+            ax.bar(x, gpu, width, color=colors[mode], label=f"{names[mode]}: GPU busy")
+            bars = ax.bar(x, wait, width, bottom=gpu, color=colors[mode], alpha=0.35,
+                          label=f"{names[mode]}: GPU waits for the host")
             ax.bar_label(bars, labels=[f"{by[n]['wall_ms']:.1f}" for n in sizes], padding=2,
-                         fontsize=9)
+                         fontsize=8)
         ax.set_xticks(range(len(sizes)), [str(n) for n in sizes])
         ax.set_xlabel("sequences decoding")
         ax.set_ylabel("ms per decode step (lower is better)")
-        ax.legend(loc="upper left", frameon=False, fontsize=8)
-        ax.set_ylim(0, max(r["wall_ms"] for r in rows) * 1.3)
+        ax.legend(loc="upper left", frameon=False, fontsize=7)
+        ax.set_ylim(0, max(r["wall_ms"] for r in rows) * 1.45)
         ax.set_title(f"{title}: {result['device']}", loc="left")
         return _to_svg(fig)
 

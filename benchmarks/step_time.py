@@ -1,10 +1,12 @@
-"""Decode step time, wall vs GPU, with CUDA graphs and without.
+"""Decode step time, wall vs GPU: eager, with CUDA graphs, and with graphs and async scheduling.
 
-For each batch size, an engine decodes that many sequences (prompts of ``--prompt-len`` tokens)
-and the script measures the mean wall time of a decode step, the GPU time inside it (the sum of
-its kernels' durations, from ``torch.profiler``) and how many launches the host made for it (a
-kernel launch, or one graph launch for a whole replayed step). Wall time well above GPU time
-is host overhead: the GPU waits for the host.
+For each batch size, an engine decodes that many sequences (prompts of ``--prompt-len`` tokens,
+outputs returned when they finish, as ``LLM.generate`` asks) and the script measures the mean
+wall time of a decode step, the GPU time inside it (the sum of its kernels' durations, from
+``torch.profiler``) and how many launches the host made for it (a kernel launch, or one graph
+launch for a whole replayed step). Wall time well above GPU time is host overhead: the GPU
+waits for the host. ``--modes`` picks the engines: ``eager`` and ``graphs`` wait for each step
+before scheduling the next, ``graphs-async`` schedules the next while the GPU runs this one.
 
 Run: ``python -m benchmarks.step_time --model folovllm/benchmarks/configs/qwen3-0.6b
 --load-format dummy --sizes 1,16,64,256 --output-json step-time.json``
@@ -25,18 +27,23 @@ from torch.profiler import ProfilerActivity, profile
 from folovllm import SamplingParams
 from folovllm.benchmarks.throughput import git_commit
 from folovllm.engine.llm_engine import LLMEngine
+from folovllm.sampling_params import RequestOutputKind
 
+MODES = {"eager": (True, False), "graphs": (False, False), "graphs-async": (False, True)}
 LAUNCHES = ("cudaLaunchKernel", "cuLaunchKernel", "cudaLaunchKernelExC", "cuLaunchKernelEx",
             "cudaGraphLaunch")
 
 
-def _decoding_engine(args: argparse.Namespace, num_seqs: int, eager: bool) -> LLMEngine:
+def _decoding_engine(args: argparse.Namespace, num_seqs: int, eager: bool,
+                     async_scheduling: bool) -> LLMEngine:
     """An engine with ``num_seqs`` sequences past their prefill, decoding."""
     engine = LLMEngine.from_engine_args(
         model=args.model, load_format=args.load_format, max_model_len=args.max_model_len,
-        max_num_seqs=num_seqs, skip_tokenizer_init=True, enforce_eager=eager or None)
+        max_num_seqs=num_seqs, skip_tokenizer_init=True, enforce_eager=eager or None,
+        async_scheduling=async_scheduling)
     rng = random.Random(0)
-    params = SamplingParams(temperature=0.6, max_tokens=4 * args.steps + 20, ignore_eos=True)
+    params = SamplingParams(temperature=0.6, max_tokens=4 * args.steps + 20, ignore_eos=True,
+                            output_kind=RequestOutputKind.FINAL_ONLY)
     for _ in range(num_seqs):
         engine.add_request({"prompt_token_ids": [rng.randrange(10000)
                                                  for _ in range(args.prompt_len)]}, params)
@@ -47,8 +54,9 @@ def _decoding_engine(args: argparse.Namespace, num_seqs: int, eager: bool) -> LL
     return engine
 
 
-def measure(args: argparse.Namespace, num_seqs: int, eager: bool) -> dict:
-    engine = _decoding_engine(args, num_seqs, eager)
+def measure(args: argparse.Namespace, num_seqs: int, eager: bool,
+            async_scheduling: bool = False) -> dict:
+    engine = _decoding_engine(args, num_seqs, eager, async_scheduling)
     walls = []
     for _ in range(3):   # best of three timed stretches: the machine is shared and noisy
         torch.cuda.synchronize()
@@ -68,19 +76,20 @@ def measure(args: argparse.Namespace, num_seqs: int, eager: bool) -> dict:
     while engine.has_unfinished_requests():
         engine.step()
     return {"num_seqs": num_seqs, "cuda_graphs": not eager,
-            "wall_ms": round(min(walls) * 1e3, 3),
+            "async_scheduling": async_scheduling, "wall_ms": round(min(walls) * 1e3, 3),
             "gpu_ms": round(gpu_us / args.steps / 1e3, 3),
             "launches_per_step": round(launches / args.steps, 1)}
 
 
 # --8<-- [start:format]
 def format_table(result: dict) -> str:
-    """Per batch size: wall and GPU time of a decode step, eager and with graphs, the host time
-    the GPU waited for (wall - GPU) and the launches per step."""
-    lines = ["| sequences | CUDA graphs | step wall (ms) | GPU busy (ms) | GPU waits (ms) "
-             "| launches / step |", "|---:|---|---:|---:|---:|---:|"]
+    """Per batch size and engine: wall and GPU time of a decode step, the host time the GPU
+    waited for (wall - GPU) and the launches per step."""
+    lines = ["| sequences | CUDA graphs | async scheduling | step wall (ms) | GPU busy (ms) "
+             "| GPU waits (ms) | launches / step |", "|---:|---|---|---:|---:|---:|---:|"]
     for r in result["rows"]:
         lines.append(f"| {r['num_seqs']} | {'on' if r['cuda_graphs'] else 'off'} "
+                     f"| {'on' if r.get('async_scheduling') else 'off'} "
                      f"| {r['wall_ms']:.2f} | {r['gpu_ms']:.2f} "
                      f"| {max(r['wall_ms'] - r['gpu_ms'], 0):.2f} | {r['launches_per_step']:.0f} |")
     return "\n".join(lines) + "\n"
@@ -95,14 +104,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--prompt-len", type=int, default=512)
     ap.add_argument("--max-model-len", type=int, default=2048)
     ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--modes", default="eager,graphs", help=", ".join(MODES))
     ap.add_argument("--output-json", default=None)
     args = ap.parse_args(argv)
     rows = []
     for n in (int(s) for s in args.sizes.split(",")):
-        for eager in (True, False):
-            rows.append(measure(args, n, eager))
+        for mode in args.modes.split(","):
+            rows.append(measure(args, n, *MODES[mode]))
             r = rows[-1]
-            print(f"{n:4d} seqs  graphs={str(r['cuda_graphs']):5s}  wall {r['wall_ms']:7.2f} ms"
+            print(f"{n:4d} seqs  {mode:12s}  wall {r['wall_ms']:7.2f} ms"
                   f"  GPU {r['gpu_ms']:7.2f} ms  launches/step {r['launches_per_step']:7.1f}",
                   flush=True)
     result = {"benchmark": "decode-step-time", "model": args.model,

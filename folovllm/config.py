@@ -273,6 +273,9 @@ class SchedulerConfig:
     default); without it one step must hold a whole prompt, so ``max(max_model_len, 8192)``.
     ``long_prefill_token_threshold`` caps the chunk one sequence computes in a step (0: no cap
     but the budget), so that a long prompt leaves room for other prompts' chunks.
+    ``async_scheduling`` schedules and queues step N+1 while the device runs step N (``None``:
+    on for one CUDA device, where it hides the host's work; off on CPU, where nothing runs
+    beside the host). It is refused with tensor parallelism.
     """
 
     max_num_seqs: int = 256
@@ -282,6 +285,7 @@ class SchedulerConfig:
     policy: str = "fcfs"
     # decode batch sizes captured as CUDA graphs; None: default_cuda_graph_sizes(max_num_seqs)
     cuda_graph_sizes: list[int] | None = None
+    async_scheduling: bool | None = None
 
     def __post_init__(self) -> None:
         check_int("max_num_seqs", self.max_num_seqs, 1)
@@ -294,6 +298,8 @@ class SchedulerConfig:
                        "it caps prompt chunks, so it needs enable_chunked_prefill=True; "
                        "leave it 0 or turn chunked prefill on")
         check_choice("policy", self.policy, SCHEDULER_POLICIES)
+        if self.async_scheduling is not None:
+            check_bool("async_scheduling", self.async_scheduling)
         if self.cuda_graph_sizes is not None:
             self.cuda_graph_sizes = self._checked_graph_sizes(self.cuda_graph_sizes)
 
@@ -364,6 +370,17 @@ class EngineConfig:
                 "a whole prompt; raise it, lower max_model_len, or turn chunked prefill on"
             )
         check_tensor_parallel(m, self.parallel_config.tensor_parallel_size)
+        s.async_scheduling = self._resolve_async_scheduling()
+
+    def _resolve_async_scheduling(self) -> bool:
+        tp, wanted = self.parallel_config.tensor_parallel_size, self.scheduler_config.async_scheduling
+        if wanted and tp > 1:
+            raise fail("async_scheduling", True, f"it needs tensor_parallel_size=1 (got {tp}): "
+                       "the workers take the sampled tokens on the host each step; leave "
+                       "async_scheduling unset or False")
+        if wanted is None:
+            return self.model_config.device.startswith("cuda") and tp == 1
+        return wanted
 
     @property
     def kv_cache_dtype(self) -> torch.dtype:

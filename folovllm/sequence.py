@@ -47,11 +47,12 @@ _FINISH_REASONS = {
 _S = SequenceStatus
 _FINISHED_BY_RUNNING = {_S.FINISHED_STOPPED, _S.FINISHED_LENGTH_CAPPED, _S.FINISHED_ABORTED}
 # Legal moves. Finished states are terminal. A preempted sequence goes back to the queue and is
-# scheduled again (PREEMPTED -> RUNNING) when memory frees up.
+# scheduled again (PREEMPTED -> RUNNING) when memory frees up. With async scheduling a token
+# sampled just before the preemption arrives afterwards, and can still stop it.
 LEGAL_TRANSITIONS: dict[SequenceStatus, frozenset[SequenceStatus]] = {
     _S.WAITING: frozenset({_S.RUNNING, _S.FINISHED_ABORTED}),
     _S.RUNNING: frozenset({_S.PREEMPTED, *_FINISHED_BY_RUNNING}),
-    _S.PREEMPTED: frozenset({_S.RUNNING, _S.FINISHED_ABORTED}),
+    _S.PREEMPTED: frozenset({_S.RUNNING, *_FINISHED_BY_RUNNING}),
     **{s: frozenset() for s in _S if SequenceStatus.is_finished(s)},
 }
 # --8<-- [end:transitions]

@@ -9,6 +9,8 @@ Engines:
   ``max_model_len`` when it is smaller, since a step must hold a whole prompt, and it takes no
   ``long_prefill_token_threshold``;
 - ``folovllm-eager``: the same with ``enforce_eager=True`` (M6's baseline: no CUDA graphs);
+- ``folovllm-sync``: the same with ``async_scheduling=False`` (each step waits for the one
+  before it to be applied);
 - ``transformers``: HF ``generate`` on static batches of ``hf_batch_size`` prompts.
 
 (An earlier milestone's engine is measured from its tag: ``python -m benchmarks.ladder``.)
@@ -99,6 +101,8 @@ class _OurEngine:
                   "enable_prefix_caching": name != "folovllm-no-prefix-cache"}
         if name == "folovllm-eager":
             kwargs["enforce_eager"] = True
+        if name == "folovllm-sync":
+            kwargs["async_scheduling"] = False
         if name == "folovllm-no-chunked-prefill":   # no chunks: no cap on them either
             kwargs["enable_chunked_prefill"] = False
             kwargs.pop("long_prefill_token_threshold", None)
@@ -158,10 +162,13 @@ class _OurEngine:
         lengths, a cache that holds the prefix): the prompts admitted in the first step all
         miss (a block is cached only after the step that computes it), every later one finds
         ``min(P // B, (L - 1) // B) * B`` tokens. The first step admits the prompts that fit
-        its token budget, and with chunked prefill a first chunk of one more."""
-        if self.name != "folovllm" or workload.name != "shared-prefix" or workload.range_ratio:
-            return None
+        its token budget, and with chunked prefill a first chunk of one more. The rule is
+        stated for synchronous steps: with async scheduling the second step is scheduled
+        before the first is applied, so its prompts miss too, and no prediction is made."""
         config = self.llm.llm_engine.config
+        if (self.name != "folovllm" or workload.name != "shared-prefix" or workload.range_ratio
+                or config.scheduler_config.async_scheduling):
+            return None
         sc, b = config.scheduler_config, config.cache_config.block_size
         n, length = len(prompts), len(prompts[0])
         fit = (cdiv(sc.max_num_batched_tokens, length) if sc.enable_chunked_prefill

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from folovllm.validation import check_int, fail
 
 ENGINES = ("folovllm", "folovllm-no-prefix-cache", "folovllm-no-chunked-prefill",
-           "folovllm-eager", "transformers")
+           "folovllm-eager", "folovllm-sync", "transformers")
 WORKLOADS = ("random", "nanovllm", "shared-prefix", "long-prompt")
 
 

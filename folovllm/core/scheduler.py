@@ -24,6 +24,14 @@ After the model ran, ``update_from_output`` advances each sequence by what it co
 the sampled tokens, applies the stop checks and frees the blocks of finished sequences: the
 scheduler is the only writer of a sequence's tokens, counts and status (vLLM v1's
 ``Scheduler.update_from_output``; nano-vllm's ``Scheduler.postprocess``).
+
+With async scheduling the engine schedules step N+1 before step N's results are applied, so a
+sequence can have tokens *in flight*: scheduled, not yet applied (``num_inflight_tokens``), and
+a sampled token on its way (``num_output_placeholders``, vLLM's name). The next step starts
+after the in-flight tokens and computes the placeholder, whose id the runner takes from the
+device. A sequence whose placeholder is certain to be its last token is not scheduled again;
+one that stops for another reason (EOS, a stop string) has one more token computed and dropped.
+Without async scheduling both counts are back at 0 whenever ``schedule`` runs.
 """
 
 from __future__ import annotations
@@ -45,10 +53,24 @@ from folovllm.sampling_params import SamplingParams
 from folovllm.sequence import Request, Sequence, SequenceStatus
 
 
+# --8<-- [start:scheduled_seq]
 @dataclass
 class ScheduledSeq:
     request: Request
     seq: Sequence
+    num_inflight_tokens: int = 0       # scheduled in a step whose results are not applied yet
+    num_output_placeholders: int = 0   # tokens those steps sample, not known yet
+
+    @property
+    def next_start(self) -> int:
+        """Where the sequence's next step starts: after its computed and in-flight tokens."""
+        return self.seq.data.num_computed_tokens + self.num_inflight_tokens
+
+    @property
+    def num_tokens(self) -> int:
+        """Its tokens, counting the sampled ones still on their way."""
+        return self.seq.data.get_len() + self.num_output_placeholders
+# --8<-- [end:scheduled_seq]
 
 
 @dataclass
@@ -87,10 +109,12 @@ class Scheduler:
         self.num_preemptions = 0
         self._finished_seq_ids: set[int] = set()   # since the last step, for the runner
         self._capped: list[ScheduledSeq] = []       # finished by schedule() itself
+        self._live: dict[int, ScheduledSeq] = {}    # every unfinished sequence, by id
 
     def add_request(self, request: Request) -> None:
         for seq in request.seqs:
             self.waiting.append(ScheduledSeq(request, seq))
+            self._live[seq.seq_id] = self.waiting[-1]
 
     # --8<-- [start:schedule]
     def schedule(self) -> SchedulerOutput:
@@ -108,10 +132,10 @@ class Scheduler:
         out.total_num_scheduled_tokens = sum(out.num_scheduled_tokens.values())
         return out
 
-    def _chunk(self, seq: Sequence, num_computed: int, budget: int) -> int:
-        """How many of the sequence's uncomputed tokens this step computes: all of them (one,
-        for a decode), capped by ``long_prefill_token_threshold`` and the budget left."""
-        n = seq.data.get_len() - num_computed
+    def _chunk(self, s: ScheduledSeq, start: int, budget: int) -> int:
+        """How many of the sequence's tokens from ``start`` on this step computes: all of them
+        (one, for a decode), capped by ``long_prefill_token_threshold`` and the budget left."""
+        n = s.num_tokens - start
         if self.config.long_prefill_token_threshold:
             n = min(n, self.config.long_prefill_token_threshold)
         return min(n, budget)
@@ -126,29 +150,45 @@ class Scheduler:
         keeps its blocks, so it always progresses. (The newest is not always the cheapest to
         recompute: a sequence that comes back from a preemption is the newest again.)
         """
-        queue, scheduled, preempted = deque(self.running), [], False
+        queue, kept, preempted = deque(self.running), [], False
         while queue and budget > 0:
             current = queue.popleft()
-            seq = current.seq
-            n = self._chunk(seq, seq.data.num_computed_tokens, budget)
+            if self._finishes_in_flight(current):
+                kept.append(current)
+                continue
+            n = self._chunk(current, current.next_start, budget)
             while (new := self.kv_cache_manager.allocate_slots(
-                    seq.seq_id, seq.data.num_computed_tokens + n)) is None:
+                    current.seq.seq_id, current.next_start + n)) is None:
                 preempted = True
                 if queue:                       # someone newer holds blocks: take theirs
                     self._preempt(queue.pop())
-                elif scheduled:                 # it is the newest itself
+                elif kept:                      # it is the newest itself
                     self._preempt(current)
+                    break
+                elif current.num_output_placeholders:  # alone: first let its token arrive
+                    kept.append(current)
                     break
                 else:                           # alone, and the whole cache is too small
                     self._finish(current, SequenceStatus.FINISHED_LENGTH_CAPPED)
                     self._capped.append(current)
                     break
             else:
-                scheduled.append(current)
+                kept.append(current)
                 self._add_to_output(out, current, n, new_block_ids=new)
                 budget -= n
-        self.running = scheduled + list(queue)   # the budget may not reach them all
+        self.running = kept + list(queue)   # the budget may not reach them all
         return budget, preempted
+
+    def _finishes_in_flight(self, s: ScheduledSeq) -> bool:
+        """True when the token on its way is certain to be the sequence's last (``max_tokens``
+        or ``max_model_len``): scheduling it again would compute a token nobody gets."""
+        if not s.num_output_placeholders:
+            return False
+        params, num_outputs = s.request.sampling_params, (s.seq.data.get_output_len()
+                                                          + s.num_output_placeholders)
+        return s.num_tokens >= self.max_model_len or (
+            params.max_tokens is not None
+            and num_outputs >= max(params.max_tokens, params.min_tokens))
 
     def _preempt(self, s: ScheduledSeq) -> None:
         """Preemption by recompute: free the blocks, requeue at the head (it is older than
@@ -156,6 +196,7 @@ class Scheduler:
         self.kv_cache_manager.free(s.seq.seq_id, keep_hashes=True)
         s.seq.status = SequenceStatus.PREEMPTED
         s.seq.data.reset_state_for_recompute()
+        s.num_inflight_tokens = s.num_output_placeholders = 0   # an in-flight token still arrives
         self.waiting.appendleft(s)
         self.num_preemptions += 1
     # --8<-- [end:running]
@@ -169,7 +210,7 @@ class Scheduler:
             s = self.waiting[0]
             # a cached prefix needs no computing (M4); a preempted sequence recomputes the rest
             hits, num_hit = kv.get_computed_blocks(s.seq, s.request.cache_salt)
-            n = self._chunk(s.seq, num_hit, budget)
+            n = self._chunk(s, num_hit, budget)
             if not self.config.enable_chunked_prefill and num_hit + n < s.seq.data.get_len():
                 break
             if kv.allocate_slots(s.seq.seq_id, num_hit + n, hits,
@@ -192,9 +233,12 @@ class Scheduler:
         afterwards only what changed."""
         seq = s.seq
         out.num_scheduled_tokens[seq.seq_id] = num_tokens
-        computed = seq.data.num_computed_tokens
+        computed = s.next_start
         if num_tokens == 1 and computed >= seq.data.get_prompt_len():
             out.num_decode_tokens += 1
+        s.num_inflight_tokens += num_tokens
+        if computed + num_tokens == s.num_tokens:   # it reaches its end: the step samples
+            s.num_output_placeholders += 1
         if new_block_ids is None and not resumed:
             out.scheduled_new_seqs.append(NewSeqData(
                 seq.seq_id, s.request.request_id, s.request.seqs.index(seq),
@@ -215,20 +259,27 @@ class Scheduler:
         gains its sampled token and is checked for a stop (a prompt chunk that ends inside the
         prompt samples nothing, and is not reported); finished sequences free their blocks at
         once, for the very next step to reuse. Requests the runner failed on finish as
-        aborted."""
+        aborted.
+
+        With async scheduling a sequence may have finished (a stop, an abort) while the step
+        ran: its token is dropped. One preempted while the step ran keeps the token it sampled
+        (the runner has appended it too) and recomputes the rest."""
         updates = [SequenceUpdate(s.request, s.seq) for s in self._capped]
         self._capped = []
-        by_id = {s.seq.seq_id: s for s in self.running}
         for request_id, error in runner_output.errors.items():
             for s in self.finish_requests([request_id], SequenceStatus.FINISHED_ABORTED):
                 updates.append(SequenceUpdate(s.request, s.seq, error=error))
-        ro = runner_output
+        ro, finished_waiting = runner_output, False
         for seq_id, tokens, logprob in zip(ro.seq_ids, ro.sampled_token_ids, ro.sampled_logprobs):
-            s = by_id[seq_id]
-            if s.seq.is_finished():
-                continue  # its request failed
-            s.seq.data.num_computed_tokens += scheduler_output.num_scheduled_tokens[seq_id]
-            self.kv_cache_manager.cache_blocks(s.seq, s.request.cache_salt)
+            s = self._live.get(seq_id)
+            if s is None:
+                continue  # finished while the step ran, or its request failed
+            if s.seq.status == SequenceStatus.RUNNING:   # not preempted since it was scheduled
+                n = scheduler_output.num_scheduled_tokens[seq_id]
+                s.num_inflight_tokens -= n
+                s.num_output_placeholders -= bool(tokens)
+                s.seq.data.num_computed_tokens += n
+                self.kv_cache_manager.cache_blocks(s.seq, s.request.cache_salt)
             if not tokens:
                 continue   # a prompt chunk that ends inside the prompt: nothing to report
             update = SequenceUpdate(s.request, s.seq, tokens, ro.logprobs.get(seq_id))
@@ -236,9 +287,12 @@ class Scheduler:
             status, update.stop_reason = check_stop(s.seq, s.request.sampling_params,
                                                     self.max_model_len)
             if status is not None:
+                finished_waiting |= s.seq.status == SequenceStatus.PREEMPTED
                 self._finish(s, status)
             updates.append(update)
         self.running = [s for s in self.running if not s.seq.is_finished()]
+        if finished_waiting:
+            self.waiting = deque(s for s in self.waiting if not s.seq.is_finished())
         return updates
     # --8<-- [end:update_from_output]
 
@@ -272,6 +326,7 @@ class Scheduler:
         s.seq.status = status
         self.kv_cache_manager.free(s.seq.seq_id)
         self._finished_seq_ids.add(s.seq.seq_id)
+        self._live.pop(s.seq.seq_id, None)
 
 
 # --8<-- [start:check_stop]

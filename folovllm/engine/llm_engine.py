@@ -14,6 +14,11 @@ Each step wires three owners together (vLLM v1's engine core and output processo
 3. the scheduler applies them (``update_from_output``: tokens, counts, stop checks, freed
    blocks), and the ``OutputProcessor`` turns the changes into text and ``RequestOutput``s.
 
+With async scheduling (on by default on a CUDA device) steps 1 and 2 of the next step come
+before step 3 of this one: the host schedules and queues step N+1 while the GPU still runs
+step N, then waits for step N and applies it while the GPU runs step N+1. ``step`` returns the
+outputs of the step it applied, one step behind the one it queued.
+
 With ``tensor_parallel_size > 1`` the runner of step 2 is rank 0's, inside a
 ``MultiprocExecutor`` that also sends each step to the other ranks' processes; everything else
 is the same. ``shutdown()`` stops those processes (it also happens at interpreter exit).
@@ -31,6 +36,7 @@ from typing import Any
 from folovllm.config import EngineArgs, EngineConfig
 from folovllm.core.kv_cache_manager import KVCacheManager, PrefixCacheStats
 from folovllm.core.scheduler import Scheduler, SchedulerStats
+from folovllm.core.scheduler_output import CachedSeqData, ModelRunnerOutput, SchedulerOutput
 from folovllm.engine.output_processor import OutputProcessor
 from folovllm.engine.processor import ProcessedRequest, Processor, PromptType
 from folovllm.executor.multiproc_executor import MultiprocExecutor
@@ -38,7 +44,7 @@ from folovllm.model_executor.loader import load_tokenizer
 from folovllm.outputs import RequestOutput
 from folovllm.sampling_params import SamplingParams
 from folovllm.sequence import Request, SequenceStatus
-from folovllm.worker.model_runner import ModelRunner
+from folovllm.worker.model_runner import AsyncModelRunnerOutput, ModelRunner
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +96,11 @@ class LLMEngine:
         self.last_step_stats: SchedulerStats | None = None   # the latest step, at a glance
         self.device = self.runner.device
         self.requests: dict[str, Request] = {}
+        # async scheduling: the step queued on the device and not applied yet (at first none:
+        # an empty step, already done)
+        self._in_flight: tuple[SchedulerOutput, AsyncModelRunnerOutput] = (
+            SchedulerOutput([], CachedSeqData(), {}, 0, set()),
+            AsyncModelRunnerOutput(lambda: ModelRunnerOutput()))
         self._seq_ids = itertools.count()
         self._request_ids = itertools.count()
 
@@ -160,19 +171,17 @@ class LLMEngine:
     def step(self) -> list[RequestOutput]:
         """Schedule, run the model once (sampling included), apply, and make the outputs."""
         sched = self.scheduler.schedule()
-        now = time.monotonic()
-        for new in sched.scheduled_new_seqs:
-            metrics = self.requests[new.request_id].metrics
-            if metrics.first_scheduled_time is None:
-                metrics.first_scheduled_time = now
-        self.last_step_stats = self.scheduler.make_stats(sched)
-        kv = self.kv_cache_manager
-        self.peak_num_running = max(self.peak_num_running, len(self.scheduler.running))
-        self.peak_blocks_used = max(self.peak_blocks_used, kv.num_blocks - kv.num_free_blocks())
-        # also forgets finished sequences
-        runner_output = (self.executor or self.runner).execute_model(sched)
-        updates = self.scheduler.update_from_output(sched, runner_output)
-        if not updates and self.requests and not sched.num_scheduled_tokens:
+        self._record_schedule(sched)
+        if self.config.scheduler_config.async_scheduling:
+            # queue this step behind the one the GPU runs, then wait for that one and apply it
+            done, running = self._in_flight
+            self._in_flight = (sched, self.runner.execute_model(sched, non_block=True))
+            runner_output = running.get_output()
+        else:
+            done, runner_output = sched, (self.executor or self.runner).execute_model(sched)
+        updates = self.scheduler.update_from_output(done, runner_output)
+        if (not updates and self.requests and not sched.num_scheduled_tokens
+                and not done.num_scheduled_tokens):
             # never spin silently: this is a scheduler bug, say so
             raise RuntimeError(f"{len(self.requests)} requests are unfinished but nothing can "
                                "be scheduled")
@@ -186,3 +195,15 @@ class LLMEngine:
                 self.requests.pop(out.request_id, None)
         return outputs
     # --8<-- [end:step]
+
+    def _record_schedule(self, sched: SchedulerOutput) -> None:
+        """Times and high-water marks of a step just scheduled."""
+        now = time.monotonic()
+        for new in sched.scheduled_new_seqs:
+            metrics = self.requests[new.request_id].metrics
+            if metrics.first_scheduled_time is None:
+                metrics.first_scheduled_time = now
+        self.last_step_stats = self.scheduler.make_stats(sched)
+        kv = self.kv_cache_manager
+        self.peak_num_running = max(self.peak_num_running, len(self.scheduler.running))
+        self.peak_blocks_used = max(self.peak_blocks_used, kv.num_blocks - kv.num_free_blocks())

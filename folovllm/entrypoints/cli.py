@@ -65,6 +65,9 @@ def _add_engine_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--enforce-eager", action="store_true",
                    help="run every step eagerly; otherwise decode steps replay CUDA graphs "
                         "on a GPU")
+    p.add_argument("--no-async-scheduling", action="store_true",
+                   help="wait for each step before scheduling the next; otherwise, on one "
+                        "GPU, the next step is scheduled while the GPU runs this one")
     p.add_argument("--tensor-parallel-size", type=int, default=1,
                    help="ranks (processes, one GPU each on CUDA) that split every layer")
 
@@ -115,6 +118,7 @@ def _make_llm(args: argparse.Namespace, **extra: Any) -> LLM:
     _quiet_loading()
     return LLM(args.model, dtype=args.dtype, device=args.device, load_format=args.load_format,
                enforce_eager=args.enforce_eager or None,
+               async_scheduling=False if args.no_async_scheduling else None,
                tensor_parallel_size=args.tensor_parallel_size, **extra)
 
 
@@ -265,6 +269,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     _quiet_loading()
     model_kwargs = dict(model=args.model, dtype=args.dtype, device=args.device,
                         load_format=args.load_format, enforce_eager=args.enforce_eager or None,
+                        async_scheduling=False if args.no_async_scheduling else None,
                         tensor_parallel_size=args.tensor_parallel_size)
     if args.max_model_len is not None:
         model_kwargs["max_model_len"] = args.max_model_len
@@ -321,7 +326,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--long-every", type=int, default=8, help="long-prompt: every n-th is long")
     p.add_argument("--engines", default="folovllm,transformers",
                    help="comma-separated: folovllm, folovllm-no-prefix-cache, "
-                        "folovllm-no-chunked-prefill, folovllm-eager, transformers")
+                        "folovllm-no-chunked-prefill, folovllm-eager, folovllm-sync, "
+                        "transformers")
     p.add_argument("--hf-batch-size", type=int, default=None,
                    help="static batch size of transformers generate (default: all prompts)")
     p.add_argument("--range-ratio", type=float, default=0.0,

@@ -6,6 +6,11 @@ sequence keeps its row and its random generator: it resumes where it stopped). I
 block table live in fixed numpy arrays, so a step's inputs are gathered with a few vectorised
 index operations instead of being rebuilt from Python lists; the sampled tokens are written back
 into the same arrays.
+
+A sampled token takes its place in two moves: ``reserve_sampled`` when the step is launched (the
+sequence is one token longer from then on, so the next step can be prepared at once) and
+``write_sampled`` when its id reaches the host. With async scheduling the next step runs in
+between, and its input for that place comes from the device (the runner's ``_feed_sampled``).
 """
 
 from __future__ import annotations
@@ -33,6 +38,9 @@ class InputBatch:
         self.request_ids: list[str | None] = [None] * max_num_seqs
         self.params: list[SamplingParams | None] = [None] * max_num_seqs
         self.generators: list[torch.Generator | None] = [None] * max_num_seqs
+        # bumped when a row changes hands: a token that arrives for a row's former sequence
+        # is not written into its new one
+        self.row_version = np.zeros(max_num_seqs, dtype=np.int64)
 
     def add(self, new: NewSeqData) -> int:
         """Give a new sequence a row: its prompt, its blocks, its generator if seeded."""
@@ -41,6 +49,7 @@ class InputBatch:
                                "more than max_num_seqs unfinished sequences were scheduled")
         row = self.free_rows.pop()
         self.row_of[new.seq_id] = row
+        self.row_version[row] += 1
         n = len(new.prompt_token_ids)
         self.token_ids[row, :n] = new.prompt_token_ids
         self.num_tokens[row] = self.num_prompt_tokens[row] = n
@@ -78,7 +87,19 @@ class InputBatch:
         self.request_ids[row] = self.params[row] = self.generators[row] = None
         self.free_rows.append(row)
 
-    def append_sampled(self, rows: np.ndarray, token_ids: np.ndarray) -> None:
-        """Each row's sampled token after its last one: the next step's input."""
-        self.token_ids[rows, self.num_tokens[rows]] = token_ids
+    # --8<-- [start:reserve]
+    def reserve_sampled(self, rows: np.ndarray) -> np.ndarray:
+        """A place after each row's last token for the token this step samples; returns the
+        places and the rows' versions, for ``write_sampled``."""
+        positions = self.num_tokens[rows].copy()
         self.num_tokens[rows] += 1
+        return np.stack([positions, self.row_version[rows]])
+
+    def write_sampled(self, rows: np.ndarray, reserved: np.ndarray, token_ids: np.ndarray
+                      ) -> None:
+        """The sampled ids into their reserved places, for the rows still held by the same
+        sequences (one that finished meanwhile may have given its row to a new one)."""
+        positions, versions = reserved
+        same = self.row_version[rows] == versions
+        self.token_ids[rows[same], positions[same]] = token_ids[same]
+    # --8<-- [end:reserve]

@@ -6,6 +6,11 @@ token and the attention metadata (slot mapping, block tables, context lengths) i
 buffers, runs the model once, computes logits for the sequences that sample, samples, and
 returns the tokens on the host with one device-to-host copy (vLLM v1's ``GPUModelRunner``).
 
+With async scheduling (``execute_model(..., non_block=True)``) the runner returns as soon as the
+step is queued on the GPU, and ``get_output()`` of what it returns waits for the tokens. The next
+step can then be prepared and queued while the GPU still runs this one: its inputs at the places
+of this step's tokens are filled on the device, from the sampled tensor (``_feed_sampled``).
+
 The KV cache is, per layer, a pool of blocks: K and V each ``[num_blocks, block_size,
 num_kv_heads, head_dim]``. Which blocks belong to which sequence is decided by the scheduler's
 ``KVCacheManager``; the runner only turns block tables into addresses. How many blocks there are
@@ -21,6 +26,8 @@ smallest any of them can hold), since the scheduler hands out one block id for a
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -42,7 +49,7 @@ from folovllm.distributed.parallel_state import (
     tensor_model_parallel_broadcast,
 )
 from folovllm.model_executor.layers.attention import Attention
-from folovllm.model_executor.layers.sampler import Sampler, SamplerOutput, SamplingMetadata
+from folovllm.model_executor.layers.sampler import Sampler, SamplingMetadata
 from folovllm.model_executor.loader import load_model
 from folovllm.sampling_params import SamplingParams
 from folovllm.utils import to_device
@@ -53,6 +60,32 @@ logger = logging.getLogger(__name__)
 
 # KV budget on CPU when none is given (vLLM's CPU backend default is 4 GiB too).
 DEFAULT_CPU_KV_BYTES = 4 * 2**30
+
+
+@dataclass
+class _LaunchedStep:
+    """A step queued on the device: what is needed to turn its sampled tokens into a
+    ``ModelRunnerOutput`` once they reach the host."""
+
+    seq_ids: list[int]
+    samples: np.ndarray        # [num seqs] bool: the sequence sampled a token
+    sample_rows: np.ndarray    # the input-batch rows of the sampling sequences
+    reserved: np.ndarray       # where their tokens go (InputBatch.reserve_sampled)
+    token_ids: torch.Tensor    # [num samples] the sampled tokens, on the device
+    packed: torch.Tensor       # [num samples, 3 + 2N]: token, logprob, rank, top-N ids and logprobs
+    wants_logprobs: list[bool]  # per sample: its request asked for logprobs
+    ready: torch.cuda.Event | None   # recorded after the copy to the host (None on CPU)
+
+
+class AsyncModelRunnerOutput:
+    """A step that may still be running on the GPU (vLLM's ``AsyncModelRunnerOutput``):
+    ``get_output()`` waits for its tokens and returns them."""
+
+    def __init__(self, finish: Callable[[], ModelRunnerOutput]) -> None:
+        self._finish = finish
+
+    def get_output(self) -> ModelRunnerOutput:
+        return self._finish()
 
 
 class ModelRunner:
@@ -222,7 +255,8 @@ class ModelRunner:
         sizes = {"input_ids": (n, torch.int64), "positions": (n, torch.int64),
                  "slot_mapping": (n, torch.int64), "seq_lens": (s, torch.int32),
                  "query_start_loc": (s + 1, torch.int32), "logits_indices": (s, torch.int64),
-                 "block_tables": (s * self.max_blocks_per_seq, torch.int32)}
+                 "block_tables": (s * self.max_blocks_per_seq, torch.int32),
+                 "feed_dst": (s, torch.int64), "feed_src": (s, torch.int64)}
         pin = self.device.type == "cuda"
         self._host = {k: torch.zeros(size, dtype=dt, pin_memory=pin) for k, (size, dt) in sizes.items()}
         self._np = {k: t.numpy() for k, t in self._host.items()}
@@ -234,6 +268,12 @@ class ModelRunner:
         self._graph_block_tables = (torch.zeros(s, self.max_blocks_per_seq, dtype=torch.int32,
                                                 device=self.device)
                                     if self.cuda_graphs is not None else None)
+        # the tokens the last launched step sampled, on the device, and each row's index into
+        # them (-1: none): the next step's inputs at those places (_feed_sampled)
+        self._prev_sampled: torch.Tensor | None = None
+        self._prev_index = np.full(s, -1, dtype=np.int64)
+        # recorded once a step's inputs are copied: the host buffers are not rewritten before
+        self._inputs_copied = torch.cuda.Event() if pin else None
     # --8<-- [end:step_buffers]
 
     def _to_step_device(self, name: str, n: int) -> torch.Tensor:
@@ -254,6 +294,8 @@ class ModelRunner:
         ``block_table[r, p // block_size] * block_size + p % block_size``. ``num_padded`` rows
         in all (a CUDA graph's batch size) adds empty rows after the real ones (``_pad``).
         """
+        if self._inputs_copied is not None:   # the last step's copies have left the buffers
+            self._inputs_copied.synchronize()
         b, bs, h = self.input_batch, self.block_size, self._np
         n, total = len(rows), int(num_scheduled.sum())
         starts = b.num_computed_tokens[rows]
@@ -274,6 +316,7 @@ class ModelRunner:
         samples = seq_lens == b.num_tokens[rows]   # the step reaches the end of its tokens
         num_logits = int(samples.sum())
         h["logits_indices"][:num_logits] = (ends - 1)[samples]
+        self._to_step_device("logits_indices", num_logits)   # read after the forward pass
         if num_padded > n:
             self._pad(n, num_padded, total, width)
             n, total = num_padded, total + num_padded - n
@@ -289,8 +332,31 @@ class ModelRunner:
         num_decodes = int((num_scheduled == 1).sum())   # first: _execute orders them so
         if 0 < num_decodes < n:
             md.split_decodes(num_decodes)
-        return self._to_step_device("input_ids", total), md, samples
+        input_ids = self._to_step_device("input_ids", total)
+        self._feed_sampled(input_ids, token_rows, positions)
+        if self._inputs_copied is not None:
+            self._inputs_copied.record()
+        return input_ids, md, samples
     # --8<-- [end:prepare_inputs]
+
+    # --8<-- [start:feed_sampled]
+    def _feed_sampled(self, input_ids: torch.Tensor, token_rows: np.ndarray,
+                      positions: np.ndarray) -> None:
+        """Inputs at the places of the last launched step's tokens, taken from its sampled
+        tensor on the device: the host may not have them yet (async scheduling). A row's
+        reserved place is its last one (``num_tokens - 1``); one gather and one scatter."""
+        if self._prev_sampled is None:
+            return
+        src = self._prev_index[token_rows]
+        feed = (src >= 0) & (positions == self.input_batch.num_tokens[token_rows] - 1)
+        if not feed.any():
+            return
+        dst = np.flatnonzero(feed)
+        self._np["feed_dst"][:len(dst)] = dst
+        self._np["feed_src"][:len(dst)] = src[feed]
+        input_ids[self._to_step_device("feed_dst", len(dst))] = self._prev_sampled[
+            self._to_step_device("feed_src", len(dst))]
+    # --8<-- [end:feed_sampled]
 
     # --8<-- [start:pad]
     def _pad(self, n: int, num_padded: int, total: int, width: int) -> None:
@@ -309,8 +375,10 @@ class ModelRunner:
     # ---- one step ------------------------------------------------------------------------
     # --8<-- [start:execute_model]
     @torch.inference_mode()
-    def execute_model(self, scheduler_output: SchedulerOutput) -> ModelRunnerOutput:
-        """Apply the scheduler's changes, run the scheduled sequences, sample.
+    def execute_model(self, scheduler_output: SchedulerOutput, non_block: bool = False
+                      ) -> ModelRunnerOutput | AsyncModelRunnerOutput:
+        """Apply the scheduler's changes, run the scheduled sequences, sample. With
+        ``non_block`` return once the step is queued, as an ``AsyncModelRunnerOutput``.
 
         A fault (an exception in the model or the sampler) must not cost the other requests
         their work. Nothing is written back before a step has sampled, so the step can simply
@@ -325,13 +393,29 @@ class ModelRunner:
         seq_ids = list(scheduler_output.num_scheduled_tokens)
         counts = list(scheduler_output.num_scheduled_tokens.values())
         if not seq_ids:
-            return ModelRunnerOutput()
+            return self._ready(ModelRunnerOutput(), non_block)
         if self.tp_size > 1:
-            return self._execute(seq_ids, counts)
+            step = self._execute(seq_ids, counts)
+            return ModelRunnerOutput() if step is None else self._finish(step)
         try:
-            return self._execute(seq_ids, counts)
+            step = self._execute(seq_ids, counts)
         except Exception:
             logger.exception("a model step failed; running its requests one by one")
+            return self._ready(self._execute_one_by_one(seq_ids, counts), non_block)
+        self._prev_sampled, self._prev_index[:] = step.token_ids, -1
+        self._prev_index[step.sample_rows] = np.arange(len(step.sample_rows))
+        if non_block:
+            return AsyncModelRunnerOutput(lambda: self._finish(step))
+        return self._finish(step)
+
+    @staticmethod
+    def _ready(output: ModelRunnerOutput, non_block: bool
+               ) -> ModelRunnerOutput | AsyncModelRunnerOutput:
+        return AsyncModelRunnerOutput(lambda: output) if non_block else output
+
+    def _execute_one_by_one(self, seq_ids: list[int], counts: list[int]) -> ModelRunnerOutput:
+        """The failed step again, one request at a time, each waited for; afterwards every
+        sampled token is on the host, so the next step has nothing to take from the device."""
         groups: dict[str, list[tuple[int, int]]] = {}
         for seq_id, count in zip(seq_ids, counts):
             request_id = self.input_batch.request_ids[self.input_batch.row_of[seq_id]]
@@ -339,7 +423,7 @@ class ModelRunner:
         out = ModelRunnerOutput()
         for request_id, group in groups.items():
             try:
-                part = self._execute(*map(list, zip(*group)))
+                part = self._finish(self._execute(*map(list, zip(*group))))
             except Exception as error:
                 out.errors[request_id] = f"{type(error).__name__}: {error}"
                 continue
@@ -347,22 +431,28 @@ class ModelRunner:
             out.sampled_token_ids += part.sampled_token_ids
             out.sampled_logprobs += part.sampled_logprobs
             out.logprobs.update(part.logprobs)
+        self._prev_sampled = None
         return out
 
     def _update_states(self, so: SchedulerOutput) -> None:
         """Forget finished sequences, add new ones, apply new blocks and computed counts; zero
         the blocks handed out this step."""
         for seq_id in so.finished_seq_ids:
+            row = self.input_batch.row_of.get(seq_id)
+            if row is not None:
+                self._prev_index[row] = -1
             self.input_batch.remove(seq_id)
         for new in so.scheduled_new_seqs:
             row = self.input_batch.add(new)
+            self._prev_index[row] = -1
             self._init_penalty_row(row, new)
         self.input_batch.update(so.scheduled_cached_seqs)
         self._zero_new_blocks([b for new in so.scheduled_new_seqs for b in new.block_ids]
                               + [b for ids in so.scheduled_cached_seqs.new_block_ids for b in ids])
 
-    def _execute(self, seq_ids: list[int], counts: list[int]) -> ModelRunnerOutput:
-        """Forward, logits of the sampling rows, sampling, and one copy to the host.
+    def _execute(self, seq_ids: list[int], counts: list[int]) -> _LaunchedStep | None:
+        """Forward, logits of the sampling rows, sampling, and the copy of the results to the
+        host, all queued on the device; None on a rank that does not sample.
 
         The one-token queries go first (a stable sort, so the scheduler's order holds within
         each kind): a step that mixes decodes with prompt chunks then attends in two runs."""
@@ -381,18 +471,20 @@ class ModelRunner:
         else:
             hidden = self.model(ids, md.positions, md)
         num_logits = int(samples.sum())
-        if not num_logits:   # every sequence stops inside its prompt (M5): nothing to sample
-            return ModelRunnerOutput(seq_ids, [[] for _ in seq_ids], [0.0] * len(seq_ids))
-        if md.max_query_len > 1 or num_logits < len(rows):
-            hidden = hidden[self._to_step_device("logits_indices", num_logits)]
         sample_rows = rows[samples]
+        if not num_logits:   # every sequence stops inside its prompt (M5): nothing to sample
+            return self._launched(seq_ids, samples, sample_rows,
+                                  torch.empty(0, dtype=torch.long, device=self.device),
+                                  torch.empty(0, 3, dtype=torch.float64, device=self.device))
+        if md.max_query_len > 1 or num_logits < len(rows):
+            hidden = hidden[self._dev["logits_indices"][:num_logits]]
         generators = [g for r in sample_rows if (g := b.generators[r]) is not None]
         states = [g.get_state() for g in generators]
         try:
             logits = self.model.compute_logits(hidden)
             if logits is None:   # a rank other than 0: it takes the tokens rank 0 sampled
                 self._receive_sampled(sample_rows)
-                return ModelRunnerOutput()
+                return None
             sampled = self.sampler(logits, self._sampling_metadata(sample_rows))
         except Exception:
             for g, state in zip(generators, states):
@@ -400,8 +492,53 @@ class ModelRunner:
             raise
         if self.tp_size > 1:
             tensor_model_parallel_broadcast(sampled.sampled_token_ids)
-        return self._to_output(seq_ids, samples, sample_rows, sampled)
+        self._count_outputs(sample_rows, sampled.sampled_token_ids)
+        packed = torch.cat([
+            sampled.sampled_token_ids.unsqueeze(1).double(),
+            sampled.sampled_logprobs.unsqueeze(1).double(),
+            sampled.sampled_ranks.unsqueeze(1).double(), sampled.topk_token_ids.double(),
+            sampled.topk_logprobs.double()], dim=1)
+        return self._launched(seq_ids, samples, sample_rows, sampled.sampled_token_ids, packed)
     # --8<-- [end:execute_model]
+
+    # --8<-- [start:launched]
+    def _launched(self, seq_ids: list[int], samples: np.ndarray, sample_rows: np.ndarray,
+                  token_ids: torch.Tensor, packed: torch.Tensor) -> _LaunchedStep:
+        """Reserve the sampled tokens' places and queue the results' copy to the host: the one
+        device-to-host copy of the step, into pinned memory, with an event to wait on."""
+        reserved = self.input_batch.reserve_sampled(sample_rows)
+        ready = None
+        if self.device.type == "cuda":
+            host = torch.empty(packed.shape, dtype=packed.dtype, pin_memory=True)
+            host.copy_(packed, non_blocking=True)
+            ready = torch.cuda.Event()
+            ready.record()
+            packed = host
+        params = self.input_batch.params
+        wants = [params[r].logprobs is not None for r in sample_rows.tolist()]
+        return _LaunchedStep(seq_ids, samples, sample_rows, reserved, token_ids, packed, wants,
+                             ready)
+
+    def _finish(self, step: _LaunchedStep) -> ModelRunnerOutput:
+        """Wait for a launched step's results (the step's only wait for the device), write its
+        tokens into the input batch, and describe them to the scheduler."""
+        if step.ready is not None:
+            step.ready.synchronize()
+        host = step.packed.tolist()
+        tokens = [int(v[0]) for v in host]
+        self.input_batch.write_sampled(step.sample_rows, step.reserved,
+                                       np.array(tokens, dtype=np.int32))
+        seq_ids, n_top = step.seq_ids, (step.packed.shape[1] - 3) // 2
+        result = ModelRunnerOutput(seq_ids, [[] for _ in seq_ids], [0.0] * len(seq_ids))
+        for i, wants, token, vals in zip(np.flatnonzero(step.samples).tolist(),
+                                         step.wants_logprobs, tokens, host):
+            result.sampled_token_ids[i] = [token]
+            result.sampled_logprobs[i] = vals[1]
+            if wants:
+                result.logprobs[seq_ids[i]] = SampledLogprobs(
+                    vals[1], int(vals[2]), [int(t) for t in vals[3:3 + n_top]], vals[3 + n_top:])
+        return result
+    # --8<-- [end:launched]
 
     # --8<-- [start:receive_sampled]
     def _receive_sampled(self, sample_rows: np.ndarray) -> None:
@@ -410,7 +547,8 @@ class ModelRunner:
         scheduler: a worker returns nothing else."""
         tokens = torch.empty(len(sample_rows), dtype=torch.int64, device=self.device)
         tokens = tensor_model_parallel_broadcast(tokens).cpu().numpy()
-        self.input_batch.append_sampled(sample_rows, tokens.astype(np.int32))
+        reserved = self.input_batch.reserve_sampled(sample_rows)
+        self.input_batch.write_sampled(sample_rows, reserved, tokens.astype(np.int32))
     # --8<-- [end:receive_sampled]
 
     # --8<-- [start:graph_size]
@@ -421,29 +559,6 @@ class ModelRunner:
             return None
         return self.cuda_graphs.padded_size(len(num_scheduled))
     # --8<-- [end:graph_size]
-
-    def _to_output(self, seq_ids: list[int], samples: np.ndarray, sample_rows: np.ndarray,
-                   out: SamplerOutput) -> ModelRunnerOutput:
-        """All the sampler's results in one ``tolist()`` of one packed tensor (the step's only
-        wait for the device); the sampled tokens are written back as the next inputs."""
-        self._count_outputs(sample_rows, out.sampled_token_ids)
-        n_top = out.topk_token_ids.shape[1]
-        host = torch.cat([
-            out.sampled_token_ids.unsqueeze(1).double(), out.sampled_logprobs.unsqueeze(1).double(),
-            out.sampled_ranks.unsqueeze(1).double(), out.topk_token_ids.double(),
-            out.topk_logprobs.double()], dim=1).tolist()
-        tokens = [int(v[0]) for v in host]
-        self.input_batch.append_sampled(sample_rows, np.array(tokens, dtype=np.int32))
-        result = ModelRunnerOutput(seq_ids, [[] for _ in seq_ids], [0.0] * len(seq_ids))
-        params = self.input_batch.params
-        for i, row, token, vals in zip(np.flatnonzero(samples).tolist(), sample_rows.tolist(),
-                                       tokens, host):
-            result.sampled_token_ids[i] = [token]
-            result.sampled_logprobs[i] = vals[1]
-            if params[row].logprobs is not None:
-                result.logprobs[seq_ids[i]] = SampledLogprobs(
-                    vals[1], int(vals[2]), [int(t) for t in vals[3:3 + n_top]], vals[3 + n_top:])
-        return result
 
     # ---- sampling state ------------------------------------------------------------------
     def _sampling_metadata(self, rows: np.ndarray) -> SamplingMetadata:

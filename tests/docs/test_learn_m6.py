@@ -110,3 +110,15 @@ def test_the_other_pages_quote_the_same_numbers(page: str) -> None:
     else:
         config = json.loads((REPO / "folovllm/benchmarks/configs/qwen3-0.6b/config.json").read_text())
         assert f"{config['num_hidden_layers']} " in text
+
+
+def test_async_scheduling_returns_outputs_one_call_late_with_the_same_tokens() -> None:
+    """Section 8: the first call returns nothing, each later one the step before; the tokens
+    equal those of synchronous steps through preemptions (both engines preempt)."""
+    run = run_program("docs/snippets/m6/learn_async.py")
+    out, outs = run.stdout, run.namespace["outs"]
+    assert "async=False  tokens after each call: [[1], [2], [3]]" in out
+    assert "async=True   tokens after each call: [[], [1], [2], [3]]" in out
+    assert outs[False] == outs[True] and "same tokens: True" in out
+    counts = [int(line.rsplit(" ", 1)[1]) for line in out.splitlines() if "preemptions" in line]
+    assert len(counts) == 2 and min(counts) > 0

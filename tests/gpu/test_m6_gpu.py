@@ -95,11 +95,10 @@ def test_a_graph_reads_each_steps_inputs_not_the_captured_ones(tiny_model_dirs) 
 def _kv_and_graph_bytes(enforce_eager: bool) -> tuple[int, int]:
     """The KV cache and graph bytes of a fresh engine in a fresh process (an engine alive in
     this one would hold memory that the next one's budget has to leave out)."""
-    code = ("from folovllm import LLM; r = LLM(%r, device='cuda', load_format='dummy', "
+    code = (f"from folovllm import LLM; r = LLM({QWEN3!r}, device='cuda', load_format='dummy', "
             "skip_tokenizer_init=True, gpu_memory_utilization=0.2, max_model_len=2048, "
-            "max_num_seqs=256, enforce_eager=%r).llm_engine.runner; "
-            "print(r.kv_cache_bytes, r.cuda_graphs.memory_bytes if r.cuda_graphs else 0)"
-            % (QWEN3, enforce_eager or None))
+            f"max_num_seqs=256, enforce_eager={enforce_eager or None!r}).llm_engine.runner; "
+            "print(r.kv_cache_bytes, r.cuda_graphs.memory_bytes if r.cuda_graphs else 0)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=300).stdout.split()
     return int(out[-2]), int(out[-1])

@@ -203,7 +203,8 @@ def test_default_token_budget_depends_on_chunked_prefill() -> None:
     from folovllm.config import CacheConfig, EngineConfig, ParallelConfig, SchedulerConfig
 
     def budget(chunked: bool) -> int:
-        config = EngineConfig(SimpleNamespace(max_model_len=10_000, enforce_eager=True), CacheConfig(),
+        config = EngineConfig(SimpleNamespace(max_model_len=10_000, enforce_eager=True,
+                                              device="cpu"), CacheConfig(),
                               SchedulerConfig(enable_chunked_prefill=chunked), ParallelConfig())
         return config.scheduler_config.max_num_batched_tokens
 

@@ -36,8 +36,9 @@ for j, block in enumerate(table):
 
 # The sampler picks 500; the runner writes it after the prompt, and the
 # next step feeds it at position 37.
-row = runner.input_batch.row_of[10]
-runner.input_batch.append_sampled(np.array([row]), np.array([500]))
+rows = np.array([runner.input_batch.row_of[10]])
+place = runner.input_batch.reserve_sampled(rows)
+runner.input_batch.write_sampled(rows, place, np.array([500]))
 new_blocks = kv.allocate_slots(10, 38)  # block 9 still has room: none
 runner.input_batch.update(CachedSeqData([10], [False], [new_blocks], [37]))
 ids, md = step_inputs(runner, {10: 1})

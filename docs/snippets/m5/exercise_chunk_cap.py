@@ -12,9 +12,9 @@ class PerRequestCap(Scheduler):
         super().__init__(*args, **kwargs)
         self.caps: dict[int, int] = {}  # sequence id -> most tokens a step
 
-    def _chunk(self, seq, num_computed, budget):
-        n = super()._chunk(seq, num_computed, budget)
-        return min(n, self.caps.get(seq.seq_id, n))
+    def _chunk(self, s, start, budget):
+        n = super()._chunk(s, start, budget)
+        return min(n, self.caps.get(s.seq.seq_id, n))
 
 
 def first_tokens(cap: int) -> dict[str, int]:

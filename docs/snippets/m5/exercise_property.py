@@ -11,8 +11,8 @@ from folovllm.core.scheduler import Scheduler
 
 
 class NoCap(Scheduler):
-    def _chunk(self, seq, num_computed, budget):   # the planted bug
-        return min(seq.data.get_len() - num_computed, budget)
+    def _chunk(self, s, start, budget):   # the planted bug
+        return min(s.num_tokens - start, budget)
 
 
 def check(cls: type[Scheduler]) -> str:

@@ -11,8 +11,8 @@ generators):
 4. random rows: divide by temperature, keep the top-k, keep the top-p nucleus, drop tokens below
    ``min_p`` x the top probability, then sample;
 5. log-probabilities are those of the model's raw distribution (``log_softmax`` of the logits
-   before any of the above, vLLM's default), for the sampled token and the top-N; the full
-   ``[B, V]`` log-softmax is computed only when a row asks for logprobs.
+   before any of the above, vLLM's default), for the sampled token and the top-N; ranks and
+   the top-N only when a row asks for logprobs.
 """
 
 from __future__ import annotations
@@ -212,11 +212,9 @@ class Sampler:
 
     def __call__(self, logits: torch.Tensor, md: SamplingMetadata) -> SamplerOutput:
         logits = logits.float()
-        # the full [B, V] log-softmax only when a row asks for top-N logprobs or ranks; the
-        # sampled tokens' own logprobs need just one logsumexp per row
-        raw_logprobs = logits.log_softmax(dim=-1) if md.need_ranks else None
-        lse = None if md.need_ranks else logits.logsumexp(dim=-1)
-        raw_logits = logits
+        # one fused kernel (two reads, one write of [B, V]); a logsumexp for the sampled
+        # tokens alone would read the logits four times
+        raw_logprobs = logits.log_softmax(dim=-1)
         if md.suppress_rows is not None:
             logits = logits.index_put((md.suppress_rows, md.suppress_cols),
                                       torch.full((), _NEG_INF, device=logits.device))
@@ -231,12 +229,11 @@ class Sampler:
             random_ids = _draw(scaled.softmax(dim=-1), md.generators, self.generator)
             sampled = random_ids if md.all_random else torch.where(
                 md.temperature > 0, random_ids, logits.argmax(dim=-1))
-        if raw_logprobs is None:
-            sampled_lp = raw_logits.gather(1, sampled.unsqueeze(1)).squeeze(1) - lse
+        sampled_lp = raw_logprobs.gather(1, sampled.unsqueeze(1)).squeeze(1)
+        if not md.need_ranks:   # no row asked for logprobs: no rank, no top-N
             empty = sampled.new_empty((sampled.shape[0], 0))
             return SamplerOutput(sampled, sampled_lp, torch.zeros_like(sampled), empty,
                                  sampled_lp.new_empty((sampled.shape[0], 0)))
-        sampled_lp = raw_logprobs.gather(1, sampled.unsqueeze(1)).squeeze(1)
         top_lp, top_ids = raw_logprobs.topk(md.max_num_logprobs, dim=-1)
         ranks = (raw_logprobs > sampled_lp.unsqueeze(1)).sum(dim=-1) + 1  # a full-vocab compare
         return SamplerOutput(sampled, sampled_lp, ranks, top_ids, top_lp)
