@@ -148,6 +148,18 @@ def _graphs_row(result: dict, bound: float) -> str:
             f"`{result['commit'][:7]}` |")
 
 
+def _async_row(result: dict, bound: float) -> str:
+    """M6 on main: async scheduling against synchronous steps, both with graphs."""
+    by = {r["engine"]: r for r in result["results"]}
+    on, off = by["folovllm"], by["folovllm-sync"]
+    ratio = on["output_tokens_per_s"] / off["output_tokens_per_s"]
+    return (f"| async scheduling, nano-vllm | **{ratio:.2f}x** "
+            f"| {on['output_tokens_per_s']:.1f} tok/s | {off['output_tokens_per_s']:.1f} tok/s "
+            f"(synchronous) | 256 requests, Qwen3-0.6B in bf16, CUDA graphs; "
+            f"{on['output_tokens_per_s'] / bound:.0%} of the bandwidth bound ({bound:,.0f} tok/s); "
+            f"{_device(result['device'])}, commit `{result['commit'][:7]}` |")
+
+
 def _ladder_row(what: str, ladder: dict) -> str:
     w = ladder["workload"]
     ratios = "<br>".join(f"{r['tag']} {r['folovllm'] / r['transformers']:.2f}x"
@@ -162,6 +174,7 @@ def render_summary(results_dir: Path = RESULTS) -> str:
     gpu, kernel = _load(results_dir, "m3-gpu-nanovllm"), _load(results_dir, "m3-gpu-decode-kernel")
     memory = _load(results_dir, "m3-memory")
     graphs = _load(results_dir, "m6-gpu-nanovllm")
+    overlapped = _load(results_dir, "m6-gpu-nanovllm-async")
     bound = decode_bound(kernel, gpu)
     m2, m3 = memory["cases"][0]["rows"]
     shape = f"{kernel['shapes']['batch']} sequences x {kernel['shapes']['context']} tokens"
@@ -188,6 +201,7 @@ def render_summary(results_dir: Path = RESULTS) -> str:
         _chunked_prefill_row("chunked prefill, ITL p99, CPU",
                              _load(results_dir, "m5-cpu-long-prompt")),
         _graphs_row(graphs, workload_bound(graphs, kernel["copy_gbps"])),
+        _async_row(overlapped, workload_bound(overlapped, kernel["copy_gbps"])),
         _ladder_row("milestone ladder, CPU", _load(results_dir, "ladder-cpu")),
         _ladder_row("milestone ladder, GPU", _load(results_dir, "ladder-gpu")),
     ]

@@ -147,13 +147,23 @@ def test_step_times_are_consistent_and_rendered(path: Path) -> None:
     assert (_PLOTS / f"{path.stem}.svg").read_text() == render_step_time_svg(result, path.stem)
     assert result["command"].startswith("python -m benchmarks.step_time")
     assert len(result["commit"]) == 40
-    by = {(r["num_seqs"], r["cuda_graphs"]): r for r in result["rows"]}
-    for (n, graphs), r in by.items():
-        assert r["wall_ms"] >= r["gpu_ms"] > 0
-        if graphs:
-            eager = by[(n, False)]
+    by = {(r["num_seqs"], r["cuda_graphs"], r.get("async_scheduling", False)): r
+          for r in result["rows"]}
+    for (n, graphs, overlapped), r in by.items():
+        if not overlapped:   # the GPU waits for the host between steps: wall >= GPU
+            assert r["wall_ms"] >= r["gpu_ms"] > 0
+        if graphs and (n, False, overlapped) in by:
+            eager = by[(n, False, overlapped)]
             assert r["launches_per_step"] < eager["launches_per_step"] / 10
             assert r["gpu_ms"] == pytest.approx(eager["gpu_ms"], rel=0.1)
+        if overlapped:
+            # the same kernels and launches as the synchronous step, in less wall time, which
+            # reaches the GPU time: that is measured in a separate, profiled stretch, and the
+            # profiler lengthens kernels by a few percent, so the wall may come out below it
+            sync = by[(n, graphs, False)]
+            assert r["launches_per_step"] == sync["launches_per_step"]
+            assert r["gpu_ms"] == pytest.approx(sync["gpu_ms"], rel=0.1)
+            assert 0.95 * r["gpu_ms"] <= r["wall_ms"] < sync["wall_ms"]
 
 
 @pytest.mark.parametrize("path", _TRANSPORT, ids=lambda p: p.name)
@@ -224,6 +234,7 @@ def test_decode_bound_is_bytes_over_bandwidth() -> None:
 # Figures measured by others, quoted as such (never as our measurement): number -> source.
 REFERENCE_FIGURES = {
     "20,800": "nano-vllm on the nano-vllm workload on an H200, as reported; not run here",
+    "25,000": "M6's aim on the nano-vllm workload: two thirds of its bandwidth bound",
 }
 
 
@@ -235,7 +246,8 @@ def _measured_strings() -> set[str]:
         base = next((r["output_tokens_per_s"] for r in result["results"]
                      if r["engine"] == "transformers"), None)
         for r in result["results"]:
-            out |= {f"{r['output_tokens_per_s']:.1f}", f"{r['seconds']:.2f}"}
+            out |= {f"{r['output_tokens_per_s']:.1f}", f"{r['output_tokens_per_s']:,.1f}",
+                    f"{r['seconds']:.2f}"}
             if base is not None:
                 out.add(f"{r['output_tokens_per_s'] / base:.2f}x")
             for key in ("ttft_p50", "tpot_p50", "ttft_p99", "tpot_p99", "itl_p50", "itl_p99"):
@@ -315,6 +327,48 @@ def test_cuda_graph_prose_quotes_its_results_files() -> None:
     for page in ("index.md", "index.zh.md"):
         text = (DOCS / "benchmarks" / page).read_text()
         section = text[text.index("{ #m6-gpu }"):text.index("{ #m5-gpu }")]
+        missing = [q for q in quoted if q not in section]
+        assert not missing, (page, missing)
+
+
+def test_async_scheduling_prose_quotes_its_results_files() -> None:
+    """Every number the async section quotes, computed from its two results files, on both
+    language versions of the page; the claims it makes hold in them."""
+    def load(name: str) -> dict:
+        return json.loads((RESULTS / f"{name}.json").read_text())
+
+    result = load("m6-gpu-nanovllm-async")
+    runs = {r["engine"]: r for r in result["results"]}
+    on, sync, eager = runs["folovllm"], runs["folovllm-sync"], runs["folovllm-eager"]
+    assert on["output_tokens"] == sync["output_tokens"] == eager["output_tokens"]
+    bound = workload_bound(result, load("m3-gpu-decode-kernel")["copy_gbps"])
+    assert bound == workload_bound(load("m6-gpu-nanovllm"),
+                                   load("m3-gpu-decode-kernel")["copy_gbps"])  # same requests
+    ours = on["output_tokens_per_s"]
+    assert ours > 20_800 and ours < 25_000              # past nano-vllm's figure, short of the aim
+    steps = {(r["num_seqs"], r["async_scheduling"]): r for r in load("m6-gpu-step-time-async")["rows"]}
+    for n in (1, 16, 64, 256):   # the same kernels and launches; the wall time shrinks
+        sync_step, async_step = steps[n, False], steps[n, True]
+        assert sync_step["launches_per_step"] == async_step["launches_per_step"]
+        assert abs(sync_step["gpu_ms"] - async_step["gpu_ms"]) < 0.02 * sync_step["gpu_ms"]
+        assert async_step["wall_ms"] < sync_step["wall_ms"]
+    big_sync, big_async = steps[256, False], steps[256, True]
+    one_sync, one_async = steps[1, False], steps[1, True]
+    quoted = [
+        f"{ours:,.1f}", f"{ours / sync['output_tokens_per_s']:.2f}",
+        f"{sync['output_tokens_per_s']:,.1f}", f"{ours / eager['output_tokens_per_s']:.2f}",
+        f"{eager['output_tokens_per_s']:,.1f}", f"{ours / 20_800:.0%}", f"{ours / bound:.0%}",
+        f"{bound:,.0f}", f"{on['first_pass_seconds'] / on['seconds'] - 1:.1%}",
+        f"{big_sync['wall_ms']:.2f} ms", f"{big_sync['gpu_ms']:.2f} ms",
+        f"{big_async['wall_ms']:.2f} ms", f"{big_sync['wall_ms'] - big_sync['gpu_ms']:.2f} ms",
+        f"{one_sync['wall_ms']:.2f}", f"{one_async['wall_ms']:.2f} ms",
+        f"{one_async['gpu_ms']:.2f} ms",
+    ]
+    assert sync["first_pass_seconds"] == sync["seconds"]
+    assert eager["first_pass_seconds"] == eager["seconds"]
+    for page in ("index.md", "index.zh.md"):
+        text = (DOCS / "benchmarks" / page).read_text()
+        section = text[text.index("{ #m6-async }"):text.index("{ #m5-gpu }")]
         missing = [q for q in quoted if q not in section]
         assert not missing, (page, missing)
 

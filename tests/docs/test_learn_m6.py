@@ -122,3 +122,27 @@ def test_async_scheduling_returns_outputs_one_call_late_with_the_same_tokens() -
     assert outs[False] == outs[True] and "same tokens: True" in out
     counts = [int(line.rsplit(" ", 1)[1]) for line in out.splitlines() if "preemptions" in line]
     assert len(counts) == 2 and min(counts) > 0
+
+
+def test_what_async_scheduling_bought_is_the_results_files() -> None:
+    """Section 8's numbers, from the async run's two results files, on both pages."""
+    from benchmarks.summary import workload_bound
+
+    bench = json.loads((RESULTS / "m6-gpu-nanovllm-async.json").read_text())
+    by = {r["engine"]: r["output_tokens_per_s"] for r in bench["results"]}
+    copy = json.loads((RESULTS / "m3-gpu-decode-kernel.json").read_text())["copy_gbps"]
+    rows = json.loads((RESULTS / "m6-gpu-step-time-async.json").read_text())["rows"]
+    step = {(r["num_seqs"], r["async_scheduling"]): r for r in rows}
+    sync_step, async_step = step[256, False], step[256, True]
+    assert async_step["wall_ms"] < sync_step["wall_ms"]
+    assert sync_step["launches_per_step"] == async_step["launches_per_step"]
+    assert by["folovllm"] > 20_800 > by["folovllm-sync"]
+    quoted = [f"{sync_step['wall_ms']:.2f} ms", f"{async_step['wall_ms']:.2f} ms",
+              f"{sync_step['gpu_ms']:.2f} ms", f"{by['folovllm-sync']:,.1f}",
+              f"{by['folovllm']:,.1f}", f"{by['folovllm'] / by['folovllm-sync']:.2f}",
+              f"{by['folovllm'] / workload_bound(bench, copy):.0%}"]
+    for page in _PAGES:
+        text = page.read_text(encoding="utf-8")
+        section = text[text.index("{ #8-async-scheduling }"):]
+        missing = [q for q in quoted if q not in section]
+        assert not missing, (page.name, missing)
