@@ -266,8 +266,9 @@ class Scheduler:
         (the runner has appended it too) and recomputes the rest."""
         updates = [SequenceUpdate(s.request, s.seq) for s in self._capped]
         self._capped = []
-        for request_id, error in runner_output.errors.items():
-            for s in self.finish_requests([request_id], SequenceStatus.FINISHED_ABORTED):
+        for request, error in self._failed_requests(scheduler_output, runner_output):
+            for s in self._finish_where(lambda s, req=request: s.request is req,
+                                        SequenceStatus.FINISHED_ABORTED):
                 updates.append(SequenceUpdate(s.request, s.seq, error=error))
         ro, finished_waiting = runner_output, False
         for seq_id, tokens, logprob in zip(ro.seq_ids, ro.sampled_token_ids, ro.sampled_logprobs):
@@ -295,6 +296,20 @@ class Scheduler:
             self.waiting = deque(s for s in self.waiting if not s.seq.is_finished())
         return updates
     # --8<-- [end:update_from_output]
+
+    def _failed_requests(self, scheduler_output: SchedulerOutput,
+                         runner_output: ModelRunnerOutput) -> list[tuple[Request, str]]:
+        """The requests the runner failed on, found through the sequences of that step: with
+        async scheduling the failure arrives a step late, and by then its request may have
+        been aborted and its id given to a new request, which must not pay for it."""
+        if not runner_output.errors:
+            return []
+        failed: dict[int, tuple[Request, str]] = {}
+        for seq_id in scheduler_output.num_scheduled_tokens:
+            s = self._live.get(seq_id)
+            if s is not None and s.request.request_id in runner_output.errors:
+                failed[id(s.request)] = (s.request, runner_output.errors[s.request.request_id])
+        return list(failed.values())
 
     def make_stats(self, out: SchedulerOutput) -> SchedulerStats:
         """The step ``out`` describes, with the queues as they stand before it is applied."""

@@ -59,7 +59,8 @@ def test_the_async_section_names_real_code() -> None:
 
     assert {"num_inflight_tokens", "num_output_placeholders"} <= set(
         ScheduledSeq.__dataclass_fields__)
-    assert hasattr(Scheduler, "_finishes_in_flight") and hasattr(InputBatch, "reserve_sampled")
+    assert hasattr(Scheduler, "_finishes_in_flight") and hasattr(Scheduler, "_failed_requests")
+    assert hasattr(InputBatch, "reserve_sampled")
     for name in ("_feed_sampled", "_launched", "_finish", "_execute_one_by_one"):
         assert hasattr(ModelRunner, name), name
     assert hasattr(AsyncModelRunnerOutput, "get_output")

@@ -1,6 +1,7 @@
 """Async scheduling on CUDA: with the GPU running step N while the host schedules step N+1, the
 outputs are those of synchronous steps, with CUDA graphs and eager steps, with the prefix cache,
-chunked prefill and preemption on, for seeded sampling, stop strings and aborts."""
+chunked prefill and preemption on, for seeded sampling, stop tokens, logprobs, penalties and
+n > 1, at batch sizes that replay every kind of graph, and on the Qwen3-0.6B shape in bf16."""
 
 from __future__ import annotations
 
@@ -9,11 +10,10 @@ import random
 import pytest
 
 from folovllm import LLM, SamplingParams
-from tests.m6.test_async_scheduling import _mixed_params, _prompts, assert_same_outputs
+from tests.gpu.test_m6_gpu import qwen3_bf16_ids
+from tests.m6.test_async_scheduling import SMALL, check_every_kind_of_request
 
 pytestmark = pytest.mark.gpu
-
-QWEN3 = "folovllm/benchmarks/configs/qwen3-0.6b"   # config.json only: dummy weights
 
 
 def _pair(model: str, **kw) -> tuple[LLM, LLM]:
@@ -26,16 +26,8 @@ def _pair(model: str, **kw) -> tuple[LLM, LLM]:
 @pytest.mark.parametrize("arch", ["llama", "qwen3"])
 def test_async_gives_the_outputs_of_synchronous_steps_on_cuda(tiny_model_dirs, arch,
                                                               eager) -> None:
-    sync, fast = _pair(str(tiny_model_dirs[arch]), dtype="float32", enforce_eager=eager or None,
-                       max_num_seqs=6, block_size=4, num_gpu_blocks=30,
-                       max_num_batched_tokens=32, long_prefill_token_threshold=12)
-    prompts = _prompts(20, seed=1, shared=9)
-    params = _mixed_params(20, seed=2)
-    assert_same_outputs(fast.generate(prompts, params, use_tqdm=False),
-                        sync.generate(prompts, params, use_tqdm=False))
-    engine = fast.llm_engine
-    assert engine.config.scheduler_config.async_scheduling
-    assert engine.scheduler.num_preemptions > 0 and engine.prefix_cache_stats.hits > 0
+    engine = check_every_kind_of_request(*_pair(
+        str(tiny_model_dirs[arch]), dtype="float32", enforce_eager=eager or None, **SMALL))
     if not eager:
         assert engine.runner.cuda_graphs.num_replays > 0
 
@@ -57,16 +49,7 @@ def test_async_is_the_default_on_cuda_and_matches_at_every_batch_size(tiny_model
 
 def test_qwen3_shape_bf16_async_matches_sync() -> None:
     """Real sizes in bf16, 100 sequences decoding with graphs: the tokens of synchronous steps."""
-    rng = random.Random(1)
-    prompts = [{"prompt_token_ids": [rng.randrange(10, 30000) for _ in range(rng.randint(20, 300))]}
-               for _ in range(100)]
-    common = dict(device="cuda", dtype="bfloat16", load_format="dummy", skip_tokenizer_init=True,
-                  gpu_memory_utilization=0.4, max_model_len=1024, max_num_seqs=128)
-    params = SamplingParams(temperature=0, max_tokens=16, ignore_eos=True)
-    sync = LLM(QWEN3, async_scheduling=False, **common)
-    ref = [o.outputs[0].token_ids for o in sync.generate(prompts, params, use_tqdm=False)]
-    del sync
-    fast = LLM(QWEN3, **common)
-    out = [o.outputs[0].token_ids for o in fast.generate(prompts, params, use_tqdm=False)]
+    ref = qwen3_bf16_ids(async_scheduling=False)
+    out = qwen3_bf16_ids()
     same = sum(a == b for a, b in zip(out, ref))
     assert same == len(ref), f"{same} of {len(ref)} sequences identical"

@@ -94,18 +94,28 @@ def test_async_is_off_on_cpu_and_refused_with_tensor_parallelism(tiny_model_dirs
                                ).create_engine_config()
 
 
-@pytest.mark.parametrize("arch", ["llama", "qwen3"])
-def test_async_gives_the_outputs_of_synchronous_steps(tiny_model_dirs, arch) -> None:
-    """Every kind of request, through a cache small enough to preempt, chunked prompts and a
-    shared prefix: tokens, finish and stop reasons, text, logprobs identical."""
-    sync, fast = _pair(tiny_model_dirs[arch], max_num_seqs=6, block_size=4, num_gpu_blocks=30,
-                       max_num_batched_tokens=32, long_prefill_token_threshold=12)
+# a cache small enough to preempt, chunked prompts and a shared prefix
+SMALL = dict(max_num_seqs=6, block_size=4, num_gpu_blocks=30, max_num_batched_tokens=32,
+             long_prefill_token_threshold=12)
+
+
+def check_every_kind_of_request(sync: LLM, fast: LLM) -> LLMEngine:
+    """The synchronous and the async engine give the same outputs for every kind of request,
+    and the async one preempted and hit the prefix cache; returns its engine."""
     prompts = _prompts(20, seed=1, shared=9)
     params = _mixed_params(20, seed=2)
     assert_same_outputs(fast.generate(prompts, params, use_tqdm=False),
                         sync.generate(prompts, params, use_tqdm=False))
     engine = fast.llm_engine
+    assert engine.config.scheduler_config.async_scheduling
     assert engine.scheduler.num_preemptions > 0 and engine.prefix_cache_stats.hits > 0
+    return engine
+
+
+@pytest.mark.parametrize("arch", ["llama", "qwen3"])
+def test_async_gives_the_outputs_of_synchronous_steps(tiny_model_dirs, arch) -> None:
+    """Every kind of request: tokens, finish and stop reasons, text, logprobs identical."""
+    check_every_kind_of_request(*_pair(tiny_model_dirs[arch], **SMALL))
 
 
 def test_async_stop_strings_and_max_model_len(tiny_model_dirs) -> None:
@@ -243,3 +253,28 @@ def test_generate_passes_the_setting_to_the_engine(monkeypatch, tiny_model_dirs,
         main(["generate", "hi", "--model", str(tiny_model_dirs["llama"]), "--device", "cpu",
               *flag])
     assert seen["async_scheduling"] is expected
+
+
+@pytest.mark.parametrize("async_scheduling", [False, True])
+def test_a_late_failure_does_not_touch_a_new_request_with_the_same_id(tiny_model_dirs,
+                                                                      async_scheduling) -> None:
+    """A step fails for request "x"; the caller aborts "x" and sends a new "x" before the
+    failure is applied (with async scheduling it arrives a step late): the failure finishes
+    only the sequences of the step that failed, and the new "x" runs to its end."""
+    engine = LLMEngine.from_engine_args(model=str(tiny_model_dirs["llama"]), device="cpu",
+                                        async_scheduling=async_scheduling)
+    engine.runner.model = FaultyModel(engine.runner.model, poison=13)
+    params = SamplingParams(temperature=0, max_tokens=5, ignore_eos=True)
+    engine.add_request({"prompt_token_ids": [5, 6, 13]}, params, request_id="x")
+    first = engine.step()
+    if engine.has_unfinished_requests():
+        engine.abort_request("x")
+    else:
+        assert first[0].error == "RuntimeError: injected fault: poisoned input"
+    engine.add_request({"prompt_token_ids": [5, 6, 7]}, params, request_id="x")
+    done = []
+    while engine.has_unfinished_requests():
+        done += [o for o in engine.step() if o.finished]
+    (out,) = done
+    assert out.error is None and out.outputs[0].finish_reason == "length"
+    assert len(out.outputs[0].token_ids) == 5
