@@ -54,8 +54,11 @@ def test_bench_writes_results(tiny_model_dirs, tmp_path: Path, capsys) -> None:
     assert all(r["output_tokens"] == 8 for r in result["results"])
     assert result["results"][1]["vs_transformers"] == 1.0
     assert format_table(result) in capsys.readouterr().out
-    # the code's commit (this test runs in a git checkout) and M3's memory counters
+    # the code's commit (this test runs in a git checkout), the host's processor, and M3's
+    # memory counters
     assert len(result["commit"].removesuffix("+dirty")) == 40
+    from folovllm.benchmarks.throughput import host_cpu_name
+    assert result["host_cpu"] == host_cpu_name() and result["host_cpu"]
     ours = result["results"][0]
     assert ours["max_concurrent_seqs"] == 2 and 0 < ours["kv_blocks_peak"] <= ours["kv_blocks"]
     assert ours["num_preemptions"] == 0
