@@ -402,11 +402,11 @@ class ModelRunner:
         except Exception:
             logger.exception("a model step failed; running its requests one by one")
             return self._ready(self._execute_one_by_one(seq_ids, counts), non_block)
+        if not non_block:   # the tokens reach the host now: the next step reads them there
+            return self._finish(step)
         self._prev_sampled, self._prev_index[:] = step.token_ids, -1
         self._prev_index[step.sample_rows] = np.arange(len(step.sample_rows))
-        if non_block:
-            return AsyncModelRunnerOutput(lambda: self._finish(step))
-        return self._finish(step)
+        return AsyncModelRunnerOutput(lambda: self._finish(step))
 
     @staticmethod
     def _ready(output: ModelRunnerOutput, non_block: bool
@@ -438,13 +438,10 @@ class ModelRunner:
         """Forget finished sequences, add new ones, apply new blocks and computed counts; zero
         the blocks handed out this step."""
         for seq_id in so.finished_seq_ids:
-            row = self.input_batch.row_of.get(seq_id)
-            if row is not None:
-                self._prev_index[row] = -1
             self.input_batch.remove(seq_id)
         for new in so.scheduled_new_seqs:
             row = self.input_batch.add(new)
-            self._prev_index[row] = -1
+            self._prev_index[row] = -1   # a row given to a new sequence takes nothing fed
             self._init_penalty_row(row, new)
         self.input_batch.update(so.scheduled_cached_seqs)
         self._zero_new_blocks([b for new in so.scheduled_new_seqs for b in new.block_ids]
@@ -485,7 +482,8 @@ class ModelRunner:
             if logits is None:   # a rank other than 0: it takes the tokens rank 0 sampled
                 self._receive_sampled(sample_rows)
                 return None
-            sampled = self.sampler(logits, self._sampling_metadata(sample_rows))
+            smd = self._sampling_metadata(sample_rows)
+            sampled = self.sampler(logits, smd)
         except Exception:
             for g, state in zip(generators, states):
                 g.set_state(state)
@@ -498,12 +496,14 @@ class ModelRunner:
             sampled.sampled_logprobs.unsqueeze(1).double(),
             sampled.sampled_ranks.unsqueeze(1).double(), sampled.topk_token_ids.double(),
             sampled.topk_logprobs.double()], dim=1)
-        return self._launched(seq_ids, samples, sample_rows, sampled.sampled_token_ids, packed)
+        return self._launched(seq_ids, samples, sample_rows, sampled.sampled_token_ids, packed,
+                              smd.need_ranks)
     # --8<-- [end:execute_model]
 
     # --8<-- [start:launched]
     def _launched(self, seq_ids: list[int], samples: np.ndarray, sample_rows: np.ndarray,
-                  token_ids: torch.Tensor, packed: torch.Tensor) -> _LaunchedStep:
+                  token_ids: torch.Tensor, packed: torch.Tensor,
+                  any_logprobs: bool = False) -> _LaunchedStep:
         """Reserve the sampled tokens' places and queue the results' copy to the host: the one
         device-to-host copy of the step, into pinned memory, with an event to wait on."""
         reserved = self.input_batch.reserve_sampled(sample_rows)
@@ -514,8 +514,9 @@ class ModelRunner:
             ready = torch.cuda.Event()
             ready.record()
             packed = host
-        params = self.input_batch.params
-        wants = [params[r].logprobs is not None for r in sample_rows.tolist()]
+        params = self.input_batch.params   # read now: a row may change hands before _finish
+        wants = ([params[r].logprobs is not None for r in sample_rows.tolist()] if any_logprobs
+                 else [False] * len(sample_rows))
         return _LaunchedStep(seq_ids, samples, sample_rows, reserved, token_ids, packed, wants,
                              ready)
 

@@ -302,17 +302,28 @@ def test_the_quoted_number_check_can_fail() -> None:
         ["3.14x", "99.9", "1.0x"]  # inline code counts; fenced code and include lines do not
 
 
+def _result(name: str) -> dict:
+    return json.loads((RESULTS / f"{name}.json").read_text())
+
+
+def _assert_section_quotes(start: str, end: str, quoted: list[str]) -> None:
+    """Every string of ``quoted`` stands in the section between the two anchors, on both
+    language versions of the benchmarks page."""
+    for page in ("index.md", "index.zh.md"):
+        text = (DOCS / "benchmarks" / page).read_text()
+        section = text[text.index(start):text.index(end)]
+        missing = [q for q in quoted if q not in section]
+        assert not missing, (page, missing)
+
+
 def test_cuda_graph_prose_quotes_its_results_files() -> None:
     """Every number the M6 section's prose quotes, computed from the results files, on both
     language versions of the page."""
-    def load(name: str) -> dict:
-        return json.loads((RESULTS / f"{name}.json").read_text())
-
-    runs = {r["engine"]: r for r in load("m6-gpu-nanovllm")["results"]}
+    runs = {r["engine"]: r for r in _result("m6-gpu-nanovllm")["results"]}
     on, off = runs["folovllm"], runs["folovllm-eager"]
-    hf = next(r for r in load("m3-gpu-nanovllm")["results"] if r["engine"] == "transformers")
-    bound = workload_bound(load("m6-gpu-nanovllm"), load("m3-gpu-decode-kernel")["copy_gbps"])
-    steps = {(r["num_seqs"], r["cuda_graphs"]): r for r in load("m6-gpu-step-time")["rows"]}
+    hf = next(r for r in _result("m3-gpu-nanovllm")["results"] if r["engine"] == "transformers")
+    bound = workload_bound(_result("m6-gpu-nanovllm"), _result("m3-gpu-decode-kernel")["copy_gbps"])
+    steps = {(r["num_seqs"], r["cuda_graphs"]): r for r in _result("m6-gpu-step-time")["rows"]}
     big = steps[(256, True)]
     ours = on["output_tokens_per_s"]
     quoted = [
@@ -324,29 +335,22 @@ def test_cuda_graph_prose_quotes_its_results_files() -> None:
         f"{on['first_pass_seconds'] / on['seconds'] - 1:.1%}",
         f"{off['first_pass_seconds'] / off['seconds'] - 1:.1%}",
     ]
-    for page in ("index.md", "index.zh.md"):
-        text = (DOCS / "benchmarks" / page).read_text()
-        section = text[text.index("{ #m6-gpu }"):text.index("{ #m5-gpu }")]
-        missing = [q for q in quoted if q not in section]
-        assert not missing, (page, missing)
+    _assert_section_quotes("{ #m6-gpu }", "{ #m5-gpu }", quoted)
 
 
 def test_async_scheduling_prose_quotes_its_results_files() -> None:
     """Every number the async section quotes, computed from its two results files, on both
     language versions of the page; the claims it makes hold in them."""
-    def load(name: str) -> dict:
-        return json.loads((RESULTS / f"{name}.json").read_text())
-
-    result = load("m6-gpu-nanovllm-async")
+    result = _result("m6-gpu-nanovllm-async")
     runs = {r["engine"]: r for r in result["results"]}
     on, sync, eager = runs["folovllm"], runs["folovllm-sync"], runs["folovllm-eager"]
     assert on["output_tokens"] == sync["output_tokens"] == eager["output_tokens"]
-    bound = workload_bound(result, load("m3-gpu-decode-kernel")["copy_gbps"])
-    assert bound == workload_bound(load("m6-gpu-nanovllm"),
-                                   load("m3-gpu-decode-kernel")["copy_gbps"])  # same requests
+    bound = workload_bound(result, _result("m3-gpu-decode-kernel")["copy_gbps"])
+    assert bound == workload_bound(_result("m6-gpu-nanovllm"),
+                                   _result("m3-gpu-decode-kernel")["copy_gbps"])  # same requests
     ours = on["output_tokens_per_s"]
     assert ours > 20_800 and ours < 25_000              # past nano-vllm's figure, short of the aim
-    steps = {(r["num_seqs"], r["async_scheduling"]): r for r in load("m6-gpu-step-time-async")["rows"]}
+    steps = {(r["num_seqs"], r["async_scheduling"]): r for r in _result("m6-gpu-step-time-async")["rows"]}
     for n in (1, 16, 64, 256):   # the same kernels and launches; the wall time shrinks
         sync_step, async_step = steps[n, False], steps[n, True]
         assert sync_step["launches_per_step"] == async_step["launches_per_step"]
@@ -366,11 +370,7 @@ def test_async_scheduling_prose_quotes_its_results_files() -> None:
     ]
     assert sync["first_pass_seconds"] == sync["seconds"]
     assert eager["first_pass_seconds"] == eager["seconds"]
-    for page in ("index.md", "index.zh.md"):
-        text = (DOCS / "benchmarks" / page).read_text()
-        section = text[text.index("{ #m6-async }"):text.index("{ #m5-gpu }")]
-        missing = [q for q in quoted if q not in section]
-        assert not missing, (page, missing)
+    _assert_section_quotes("{ #m6-async }", "{ #m5-gpu }", quoted)
 
 
 def test_tensor_parallel_prose_quotes_its_results_files() -> None:
@@ -393,8 +393,4 @@ def test_tensor_parallel_prose_quotes_its_results_files() -> None:
     quoted += [f"{r['tpot_p50'] * 1000:.1f} ms" for r in (tp1, tp3)]
     quoted += [f"{tiny1['output_tokens_per_s'] / tiny2['output_tokens_per_s']:.1f}",
                f"{tp1['output_tokens_per_s'] / tp3['output_tokens_per_s']:.1f}"]
-    for page in ("index.md", "index.zh.md"):
-        text = (DOCS / "benchmarks" / page).read_text()
-        section = text[text.index("{ #m7-cpu }"):text.index("{ #m5-cpu }")]
-        missing = [q for q in quoted if q not in section]
-        assert not missing, (page, missing)
+    _assert_section_quotes("{ #m7-cpu }", "{ #m5-cpu }", quoted)
