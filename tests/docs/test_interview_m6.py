@@ -138,7 +138,8 @@ def test_splits() -> None:
     assert split(1, 8, 2048, 132) > split(1, 8, 300, 132)   # captured for the longest
     assert split(64, 8, 2048, 132) == 1
     out = run_program("docs/snippets/m6/interview_splits.py").stdout.splitlines()[-3:]
-    assert [float(line.split()[-1]) for line in out] == pytest.approx([0, 0, 0], abs=1e-12)
+    assert all(line.endswith("same as one softmax: True") for line in out)
+    assert (ns["merged"] - ns["whole"]).abs().max().item() < 1e-12   # 8 splits, 3 of them empty
     assert "(5 non-empty)" in out[-1]
 
 
