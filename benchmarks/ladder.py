@@ -11,6 +11,11 @@ A machine without the repository's history (e.g. a GPU machine that gets a copy 
 tree only) runs from trees exported beforehand: ``--export-to DIR`` writes each tag's files and
 commit to ``DIR/<tag>``, and ``--trees DIR`` runs the rungs from there.
 
+A long ladder can run in parts: the results file is written again after every rung, so a run
+stopped midway keeps the rungs it finished, and ``--resume`` keeps the rungs already in
+``--output-json`` (measured on the same workload) and runs only the missing tags. Each rung
+records the day it ran.
+
 It needs a git checkout, so it is repository tooling, not part of the package. From the
 repository root::
 
@@ -29,7 +34,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,33 +117,73 @@ def export_trees(repo: Path, tags: list[str], dest: Path) -> None:
 
 
 def run_ladder(repo: Path, tags: list[str], args: LadderArgs, command: str = "",
-               trees: Path | None = None) -> dict:
-    """One rung per tag, from a temporary export of ``repo`` or from ``trees/<tag>``."""
-    rungs = []
+               trees: Path | None = None, done: Sequence[dict] = (),
+               on_rung: Callable[[dict], None] | None = None) -> dict:
+    """One rung per tag, from a temporary export of ``repo`` or from ``trees/<tag>``.
+
+    The rungs in ``done`` (of an earlier, unfinished run on the same workload) are kept, not run
+    again; ``on_rung`` gets the ladder as it stands after each new rung, so that a caller can
+    save it before the next rung starts."""
+    kept = {r["tag"]: r for r in done}
+    if unknown := sorted(set(kept) - set(tags)):
+        raise ValueError(f"the earlier run holds rungs for {', '.join(unknown)}, which --tags "
+                         "does not name: resume with the same tags")
     for tag in tags:
-        if trees is not None:
-            if not (trees / tag / COMMIT_FILE).is_file():
-                raise ValueError(f"{trees / tag} is not an exported tree: make it with "
-                                 "`python -m benchmarks.ladder --export-to DIR`")
-            commit = (trees / tag / COMMIT_FILE).read_text().strip()
-            rung = run_rung(trees / tag, args)
-        else:
-            with tempfile.TemporaryDirectory(prefix=f"folovllm-{tag}-") as tmp:
-                commit = export_tree(repo, tag, Path(tmp))
-                rung = run_rung(Path(tmp), args)
-        rungs.append({"tag": tag, "commit": commit, "skipped": rung is None, **(rung or {})})
+        if tag not in kept:
+            kept[tag] = _measure_rung(repo, tag, args, trees)
+            if on_rung is not None:
+                on_rung(_ladder(args, [kept[t] for t in tags if t in kept], command))
+    return _ladder(args, [kept[t] for t in tags], command)
+
+
+def _measure_rung(repo: Path, tag: str, args: LadderArgs, trees: Path | None) -> dict:
+    if trees is not None:
+        if not (trees / tag / COMMIT_FILE).is_file():
+            raise ValueError(f"{trees / tag} is not an exported tree: make it with "
+                             "`python -m benchmarks.ladder --export-to DIR`")
+        commit = (trees / tag / COMMIT_FILE).read_text().strip()
+        rung = run_rung(trees / tag, args)
+    else:
+        with tempfile.TemporaryDirectory(prefix=f"folovllm-{tag}-") as tmp:
+            commit = export_tree(repo, tag, Path(tmp))
+            rung = run_rung(Path(tmp), args)
+    return {"tag": tag, "commit": commit, "skipped": rung is None,
+            "date": datetime.date.today().isoformat(), **(rung or {})}
+
+
+def _ladder(args: LadderArgs, rungs: list[dict], command: str) -> dict:
     measured = [r for r in rungs if not r["skipped"]]
+    dates = sorted(r["date"] for r in rungs)
     return {"workload": vars(args), "rungs": rungs, "command": command,
             "device": measured[0]["device"] if measured else args.device,
-            "date": datetime.date.today().isoformat()}
+            "date": dates[-1] if dates else datetime.date.today().isoformat()}
+
+
+def earlier_rungs(path: Path, args: LadderArgs) -> list[dict]:
+    """The rungs of an unfinished ladder in ``path``, for ``--resume``; none if there is no
+    file yet. A file measured on another workload is an error: its rungs would not compare."""
+    if not path.is_file():
+        return []
+    try:
+        ladder = json.loads(path.read_text())
+        rungs = ladder["rungs"]
+    except (ValueError, KeyError, TypeError):
+        raise ValueError(f"{path} is not a ladder's results file: nothing to resume") from None
+    if ladder.get("workload") != vars(args):
+        raise ValueError(f"{path} was measured on another workload ({ladder.get('workload')}); "
+                         f"this run asks for {vars(args)}: resume with the same flags, or write "
+                         "to another file")
+    return [{"date": ladder.get("date"), **r} for r in rungs]  # older files: one date
 
 
 def format_ladder(ladder: dict) -> str:
     w = ladder["workload"]
+    dates = sorted({r.get("date", ladder["date"]) for r in ladder["rungs"]} or {ladder["date"]})
+    when = dates[0] if len(dates) == 1 else f"{dates[0]} to {dates[-1]}"
     lines = [
         f"Workload: {w['num_prompts']} prompts x {w['input_len']} input tokens -> "
         f"{w['output_len']} output tokens (greedy, EOS ignored), best of {w['repeats']} runs; "
-        f"device `{ladder['device']}`, {ladder['date']}.",
+        f"device `{ladder['device']}`, {when}.",
         "",
         "| milestone | commit | folovllm tok/s | transformers tok/s | ratio |",
         "|---|---|---:|---:|---:|",
@@ -169,7 +214,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--export-to", default=None,
                    help="only write each tag's tree to DIR/<tag>, for a machine without history")
     p.add_argument("--trees", default=None, help="run from trees made by --export-to")
-    p.add_argument("--output-json", default=None, help="also write the results to this file")
+    p.add_argument("--output-json", default=None,
+                   help="also write the results to this file (again after every rung)")
+    p.add_argument("--resume", action="store_true",
+                   help="keep the rungs already in --output-json and run only the missing tags")
     return p
 
 
@@ -193,11 +241,22 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
                              input_len=args.input_len, output_len=args.output_len,
                              repeats=args.repeats, model=args.model, load_format=args.load_format,
                              max_model_len=args.max_model_len)
+    if args.resume and not args.output_json:
+        raise ValueError("--resume needs --output-json: the file whose rungs it keeps")
+    output = Path(args.output_json) if args.output_json else None
+    done = earlier_rungs(output, ladder_args) if args.resume else []
     trees = Path(args.trees) if args.trees else None
-    result = run_ladder(REPO, tags, ladder_args, trees=trees,
+    result = run_ladder(REPO, tags, ladder_args, trees=trees, done=done,
+                        on_rung=(lambda partial: _save(partial, output)) if output else None,
                         command=shlex.join(["python", "-m", "benchmarks.ladder", *argv]))
     report(format_ladder(result), result, args.output_json)
     return 0
+
+
+def _save(ladder: dict, path: Path) -> None:
+    """An unfinished ladder on disk, so that a run stopped midway loses only the rung in flight."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(ladder, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,11 @@
-"""The ladder's plumbing: exporting a tag's tree and skipping milestones without a bench."""
+"""The ladder's plumbing: exporting a tag's tree, skipping milestones without a bench, and
+running a long ladder in parts."""
 
 from __future__ import annotations
 
+import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,7 +13,7 @@ import pytest
 from benchmarks.ladder import LadderArgs, export_tree, format_ladder, main, run_rung
 
 
-def _repo(tmp_path: Path) -> Path:
+def _repo(tmp_path: Path, tags: tuple[str, ...] = ("m0",)) -> Path:
     repo = tmp_path / "repo"
     repo.mkdir()
     run = lambda *a: subprocess.run(["git", *a], cwd=repo, check=True, capture_output=True)  # noqa: E731
@@ -18,7 +21,8 @@ def _repo(tmp_path: Path) -> Path:
     (repo / "hello.txt").write_text("m0 tree\n")
     run("add", "hello.txt")
     run("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "one")
-    run("-c", "user.name=t", "-c", "user.email=t@t", "tag", "-a", "m0", "-m", "m0")
+    for tag in tags:
+        run("-c", "user.name=t", "-c", "user.email=t@t", "tag", "-a", tag, "-m", tag)
     return repo
 
 
@@ -59,7 +63,8 @@ def test_exported_trees_run_without_the_history(tmp_path: Path) -> None:
     commit = (tmp_path / "trees" / "m0" / COMMIT_FILE).read_text().strip()
     assert len(commit) == 40 and (tmp_path / "trees" / "m0" / "hello.txt").is_file()
     ladder = run_ladder(tmp_path / "no-repo-needed", ["m0"], LadderArgs(), trees=tmp_path / "trees")
-    assert ladder["rungs"] == [{"tag": "m0", "commit": commit, "skipped": True}]
+    assert ladder["rungs"] == [{"tag": "m0", "commit": commit, "skipped": True,
+                                "date": ladder["date"]}]
     with pytest.raises(ValueError, match="is not an exported tree"):
         run_ladder(repo, ["m1"], LadderArgs(), trees=tmp_path / "trees")
 
@@ -107,3 +112,94 @@ def test_ladder_command_line_reports_a_missing_tag(tmp_path: Path, capsys, monke
     assert "tag 'm9' not found" in capsys.readouterr().err
     assert main(["--tags", "m0", "--export-to", str(tmp_path / "trees")]) == 0
     assert (tmp_path / "trees" / "m0" / "hello.txt").read_text() == "m0 tree\n"
+
+
+def _fake_benches(monkeypatch, repo: Path, fail_on: str | None = None) -> list[str]:
+    """Every rung "measured" without a bench: returns the list of tags measured, in order; the
+    bench of ``fail_on`` fails (a run stopped midway)."""
+    import benchmarks.ladder as ladder
+
+    measured: list[str] = []
+
+    def fake_rung(tree: Path, args: LadderArgs) -> dict:
+        tag = tree.name.split("-")[1]  # the temporary folder is folovllm-<tag>-XXXX
+        if tag == fail_on:
+            raise RuntimeError(f"bench failed in {tree}")
+        measured.append(tag)
+        return {"folovllm": 20.0, "transformers": 10.0, "device": "cpu", "torch_version": "t"}
+
+    monkeypatch.setattr(ladder, "REPO", repo)
+    monkeypatch.setattr(ladder, "run_rung", fake_rung)
+    return measured
+
+
+def test_a_stopped_ladder_keeps_its_rungs_and_resume_runs_only_the_rest(tmp_path, monkeypatch,
+                                                                       capsys) -> None:
+    """The results file is written after every rung; --resume keeps what it holds (rungs, their
+    days) and measures only the missing tags, in the order --tags gives."""
+    out = tmp_path / "ladder.json"
+    flags = ["--tags", "m0,m1,m2", "--output-json", str(out), "--resume"]
+    measured = _fake_benches(monkeypatch, _repo(tmp_path, ("m0", "m1", "m2")), fail_on="m1")
+    assert main(flags) == 2                                  # m1's bench fails: the run stops
+    assert "bench failed" in capsys.readouterr().err
+    stopped = json.loads(out.read_text())
+    assert [r["tag"] for r in stopped["rungs"]] == ["m0"] and measured == ["m0"]
+    stopped["rungs"][0]["date"] = "2026-01-01"               # as if it ran on another day
+    out.write_text(json.dumps(stopped))
+
+    measured = _fake_benches(monkeypatch, tmp_path / "repo")  # now every bench works
+    assert main(flags) == 0
+    finished = json.loads(out.read_text())
+    assert measured == ["m1", "m2"]                           # m0 is not measured again
+    assert [r["tag"] for r in finished["rungs"]] == ["m0", "m1", "m2"]
+    assert finished["rungs"][0]["date"] == "2026-01-01"
+    assert f"2026-01-01 to {finished['date']}" in format_ladder(finished)
+    assert main(flags) == 0 and measured == ["m1", "m2"]      # nothing left to measure
+
+
+def test_resume_refuses_a_file_of_another_workload_or_other_tags(tmp_path, monkeypatch,
+                                                                capsys) -> None:
+    out = tmp_path / "ladder.json"
+    _fake_benches(monkeypatch, _repo(tmp_path, ("m0", "m1")))
+    assert main(["--tags", "m0,m1", "--output-json", str(out)]) == 0
+    before = out.read_text()
+    assert main(["--tags", "m0,m1", "--output-json", str(out), "--resume",
+                 "--num-prompts", "16"]) == 2
+    assert "was measured on another workload" in capsys.readouterr().err
+    assert main(["--tags", "m1", "--output-json", str(out), "--resume"]) == 2
+    assert "holds rungs for m0, which --tags does not name" in capsys.readouterr().err
+    assert main(["--tags", "m0", "--resume"]) == 2
+    assert "--resume needs --output-json" in capsys.readouterr().err
+    other = tmp_path / "bench.json"
+    for text in ("not json", '{"results": []}'):
+        other.write_text(text)
+        assert main(["--tags", "m0", "--output-json", str(other), "--resume"]) == 2
+        assert "is not a ladder's results file" in capsys.readouterr().err
+    assert out.read_text() == before                          # a refused resume writes nothing
+
+
+def test_a_ladder_without_resume_measures_every_tag_again(tmp_path, monkeypatch) -> None:
+    out = tmp_path / "ladder.json"
+    measured = _fake_benches(monkeypatch, _repo(tmp_path, ("m0", "m1")))
+    assert main(["--tags", "m0,m1", "--output-json", str(out)]) == 0
+    assert main(["--tags", "m0,m1", "--output-json", str(out)]) == 0
+    assert measured == ["m0", "m1", "m0", "m1"]
+
+
+def test_a_resumed_run_that_stops_keeps_the_rungs_it_was_given(tmp_path, monkeypatch) -> None:
+    """Rungs kept from the file stay in it when a new rung before them in --tags fails."""
+    out = tmp_path / "ladder.json"
+    _fake_benches(monkeypatch, _repo(tmp_path, ("m0", "m1", "m2")))
+    assert main(["--tags", "m1", "--output-json", str(out)]) == 0
+    measured = _fake_benches(monkeypatch, tmp_path / "repo", fail_on="m2")
+    assert main(["--tags", "m0,m1,m2", "--output-json", str(out), "--resume"]) == 2
+    assert measured == ["m0"]
+    assert [r["tag"] for r in json.loads(out.read_text())["rungs"]] == ["m0", "m1"]
+
+
+def test_the_module_runs_as_a_program(tmp_path: Path) -> None:
+    """``python -m benchmarks.ladder``, as the benchmarks page runs it, parses and reports."""
+    repo = Path(__file__).resolve().parents[1]
+    run = subprocess.run([sys.executable, "-m", "benchmarks.ladder", "--tags", "m0", "--resume"],
+                         cwd=repo, capture_output=True, text=True)
+    assert run.returncode == 2 and "--resume needs --output-json" in run.stderr
