@@ -373,6 +373,32 @@ def test_async_scheduling_prose_quotes_its_results_files() -> None:
     _assert_section_quotes("{ #m6-async }", "{ #m5-gpu }", quoted)
 
 
+def test_baseline_run_prose_quotes_its_results_file() -> None:
+    """The section with graphs, eager steps and ``transformers`` in one process: its numbers,
+    computed from its results file (and the async run it is set beside), on both pages."""
+    result = _result("m6-gpu-nanovllm-transformers")
+    runs = {r["engine"]: r for r in result["results"]}
+    on, eager, hf = runs["folovllm"], runs["folovllm-eager"], runs["transformers"]
+    assert on["output_tokens"] == eager["output_tokens"] == hf["output_tokens"]
+    bound = workload_bound(result, _result("m3-gpu-decode-kernel")["copy_gbps"])
+    assert bound == workload_bound(_result("m6-gpu-nanovllm"),
+                                   _result("m3-gpu-decode-kernel")["copy_gbps"])  # same requests
+    ours = on["output_tokens_per_s"]
+    assert ours > 20_800                                  # past nano-vllm's figure in this run too
+    earlier = next(r for r in _result("m6-gpu-nanovllm-async")["results"]
+                   if r["engine"] == "folovllm")["output_tokens_per_s"]
+    firsts = {name: r["first_pass_seconds"] / r["seconds"] - 1 for name, r in runs.items()}
+    assert firsts["folovllm"] == 0
+    quoted = [
+        f"{ours:,.1f}", f"{ours / hf['output_tokens_per_s']:.2f}x",
+        f"{hf['output_tokens_per_s']:.1f}", f"{ours / eager['output_tokens_per_s']:.2f}",
+        f"{eager['output_tokens_per_s']:,.1f}", f"{ours / 20_800:.0%}", f"{ours / bound:.0%}",
+        f"{bound:,.0f}", f"{earlier:,.1f}", f"{1 - ours / earlier:.1%}",
+        f"{firsts['folovllm-eager']:.1%}", f"{firsts['transformers']:.1%}",
+    ]
+    _assert_section_quotes("{ #m6-transformers }", "{ #m5-gpu }", quoted)
+
+
 def test_tensor_parallel_prose_quotes_its_results_files() -> None:
     """The M7 section's numbers and claims, from its four results files, on both language
     versions of the page: one run per tensor-parallel size, and on two shared cores more ranks

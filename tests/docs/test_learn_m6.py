@@ -146,3 +146,20 @@ def test_what_async_scheduling_bought_is_the_results_files() -> None:
         section = text[text.index("{ #8-async-scheduling }"):]
         missing = [q for q in quoted if q not in section]
         assert not missing, (page.name, missing)
+
+
+def test_the_baseline_run_is_the_results_file() -> None:
+    """Section 8 and the numbers table quote the run with `transformers` in the same process."""
+    bench = json.loads((RESULTS / "m6-gpu-nanovllm-transformers.json").read_text())
+    by = {r["engine"]: r for r in bench["results"]}
+    ours, eager, hf = by["folovllm"], by["folovllm-eager"], by["transformers"]
+    assert ours["output_tokens"] == eager["output_tokens"] == hf["output_tokens"]  # same work
+    speed = {name: r["output_tokens_per_s"] for name, r in by.items()}
+    quoted = [f"{speed['folovllm']:,.1f}", f"{speed['transformers']:.1f}",
+              f"{speed['folovllm'] / speed['transformers']:.2f}x",
+              f"{speed['folovllm'] / speed['folovllm-eager']:.2f}"]
+    for page in _PAGES:
+        text = page.read_text(encoding="utf-8")
+        section = text[text.index("{ #8-async-scheduling }"):]
+        missing = [q for q in quoted if q not in section]
+        assert not missing, (page.name, missing)
