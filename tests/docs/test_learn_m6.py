@@ -124,6 +124,15 @@ def test_async_scheduling_returns_outputs_one_call_late_with_the_same_tokens() -
     assert len(counts) == 2 and min(counts) > 0
 
 
+def _assert_in_section_8(quoted: list[str]) -> None:
+    """Every string of ``quoted`` stands in section 8 or after it, on both pages."""
+    for page in _PAGES:
+        text = page.read_text(encoding="utf-8")
+        section = text[text.index("{ #8-async-scheduling }"):]
+        missing = [q for q in quoted if q not in section]
+        assert not missing, (page.name, missing)
+
+
 def test_what_async_scheduling_bought_is_the_results_files() -> None:
     """Section 8's numbers, from the async run's two results files, on both pages."""
     from benchmarks.summary import workload_bound
@@ -141,11 +150,7 @@ def test_what_async_scheduling_bought_is_the_results_files() -> None:
               f"{sync_step['gpu_ms']:.2f} ms", f"{by['folovllm-sync']:,.1f}",
               f"{by['folovllm']:,.1f}", f"{by['folovllm'] / by['folovllm-sync']:.2f}",
               f"{by['folovllm'] / workload_bound(bench, copy):.0%}"]
-    for page in _PAGES:
-        text = page.read_text(encoding="utf-8")
-        section = text[text.index("{ #8-async-scheduling }"):]
-        missing = [q for q in quoted if q not in section]
-        assert not missing, (page.name, missing)
+    _assert_in_section_8(quoted)
 
 
 def test_the_baseline_run_is_the_results_file() -> None:
@@ -158,8 +163,4 @@ def test_the_baseline_run_is_the_results_file() -> None:
     quoted = [f"{speed['folovllm']:,.1f}", f"{speed['transformers']:.1f}",
               f"{speed['folovllm'] / speed['transformers']:.2f}x",
               f"{speed['folovllm'] / speed['folovllm-eager']:.2f}"]
-    for page in _PAGES:
-        text = page.read_text(encoding="utf-8")
-        section = text[text.index("{ #8-async-scheduling }"):]
-        missing = [q for q in quoted if q not in section]
-        assert not missing, (page.name, missing)
+    _assert_in_section_8(quoted)
