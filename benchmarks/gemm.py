@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import platform
 import sys
 import time
 from collections.abc import Callable
@@ -24,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from folovllm.benchmarks import report
+from folovllm.benchmarks import host_cpu_name, report
 from folovllm.config import ModelConfig
 from folovllm.model_executor.layers.linear import HAS_ONEDNN, onednn_linear
 
@@ -50,17 +49,6 @@ def _forward_ms(fn: Callable, weights: list[torch.Tensor], inputs: dict[int, tor
     return best * 1e3
 
 
-def cpu_name() -> str:
-    """The processor's model name (``/proc/cpuinfo`` on Linux), or what ``platform`` knows."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def run(config: ModelConfig, rows: list[int], repeats: int, command: str) -> dict:
     if not HAS_ONEDNN:
         raise ValueError("this PyTorch build has no oneDNN (torch.backends.mkldnn): nothing to "
@@ -81,7 +69,7 @@ def run(config: ModelConfig, rows: list[int], repeats: int, command: str) -> dic
     return {
         "benchmark": "cpu-gemm",
         "model": Path(config.model).name,
-        "cpu": cpu_name(),
+        "cpu": host_cpu_name(),
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "date": datetime.date.today().isoformat(),

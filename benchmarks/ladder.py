@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import io
 import json
 import os
@@ -38,7 +39,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from folovllm.benchmarks import report
+from folovllm.benchmarks import report, write_results
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -246,17 +247,12 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     output = Path(args.output_json) if args.output_json else None
     done = earlier_rungs(output, ladder_args) if args.resume else []
     trees = Path(args.trees) if args.trees else None
-    result = run_ladder(REPO, tags, ladder_args, trees=trees, done=done,
-                        on_rung=(lambda partial: _save(partial, output)) if output else None,
+    # the file after every rung: a run stopped midway loses only the rung in flight
+    save = functools.partial(write_results, path=output) if output else None
+    result = run_ladder(REPO, tags, ladder_args, trees=trees, done=done, on_rung=save,
                         command=shlex.join(["python", "-m", "benchmarks.ladder", *argv]))
     report(format_ladder(result), result, args.output_json)
     return 0
-
-
-def _save(ladder: dict, path: Path) -> None:
-    """An unfinished ladder on disk, so that a run stopped midway loses only the rung in flight."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(ladder, indent=2) + "\n")
 
 
 if __name__ == "__main__":

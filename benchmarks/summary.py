@@ -137,27 +137,15 @@ def _chunked_prefill_row(what: str, result: dict) -> str:
             f"{_device(result['device'])}, commit `{result['commit'][:7]}` |")
 
 
-def _graphs_row(result: dict, bound: float) -> str:
-    """M6: the same engine with CUDA graphs against eager steps, on the nano-vllm workload."""
-    by = {r["engine"]: r for r in result["results"]}
-    on, off = by["folovllm"], by["folovllm-eager"]
-    return (f"| CUDA graphs, nano-vllm | **{on['output_tokens_per_s'] / off['output_tokens_per_s']:.2f}x** "
-            f"| {on['output_tokens_per_s']:.1f} tok/s | {off['output_tokens_per_s']:.1f} tok/s "
-            f"(eager) | 256 requests, Qwen3-0.6B in bf16; {on['output_tokens_per_s'] / bound:.0%} "
-            f"of the bandwidth bound ({bound:,.0f} tok/s); {_device(result['device'])}, commit "
-            f"`{result['commit'][:7]}` |")
-
-
-def _async_row(result: dict, bound: float) -> str:
-    """M6 on main: async scheduling against synchronous steps, both with graphs."""
-    by = {r["engine"]: r for r in result["results"]}
-    on, off = by["folovllm"], by["folovllm-sync"]
-    ratio = on["output_tokens_per_s"] / off["output_tokens_per_s"]
-    return (f"| async scheduling, nano-vllm | **{ratio:.2f}x** "
-            f"| {on['output_tokens_per_s']:.1f} tok/s | {off['output_tokens_per_s']:.1f} tok/s "
-            f"(synchronous) | 256 requests, Qwen3-0.6B in bf16, CUDA graphs; "
-            f"{on['output_tokens_per_s'] / bound:.0%} of the bandwidth bound ({bound:,.0f} tok/s); "
-            f"{_device(result['device'])}, commit `{result['commit'][:7]}` |")
+def _same_engine_row(what: str, result: dict, off_engine: str, off_label: str, setup: str,
+                     bound: float) -> str:
+    """M6: the engine against itself with one feature off (``off_engine``), on the nano-vllm
+    workload, and the share of the bandwidth bound it reaches."""
+    by = {r["engine"]: r["output_tokens_per_s"] for r in result["results"]}
+    on, off = by["folovllm"], by[off_engine]
+    return (f"| {what} | **{on / off:.2f}x** | {on:.1f} tok/s | {off:.1f} tok/s ({off_label}) "
+            f"| 256 requests, Qwen3-0.6B in bf16{setup}; {on / bound:.0%} of the bandwidth bound "
+            f"({bound:,.0f} tok/s); {_device(result['device'])}, commit `{result['commit'][:7]}` |")
 
 
 def _ladder_row(what: str, ladder: dict) -> str:
@@ -202,8 +190,11 @@ def render_summary(results_dir: Path = RESULTS) -> str:
                              _load(results_dir, "m5-gpu-long-prompt-2")),
         _chunked_prefill_row("chunked prefill, ITL p99, CPU",
                              _load(results_dir, "m5-cpu-long-prompt")),
-        _graphs_row(graphs, workload_bound(graphs, kernel["copy_gbps"])),
-        _async_row(overlapped, workload_bound(overlapped, kernel["copy_gbps"])),
+        _same_engine_row("CUDA graphs, nano-vllm", graphs, "folovllm-eager", "eager", "",
+                         workload_bound(graphs, kernel["copy_gbps"])),
+        _same_engine_row("async scheduling, nano-vllm", overlapped, "folovllm-sync",
+                         "synchronous", ", CUDA graphs",
+                         workload_bound(overlapped, kernel["copy_gbps"])),
         _ladder_row("milestone ladder, CPU", _load(results_dir, "ladder-cpu")),
         _ladder_row("milestone ladder, GPU", _load(results_dir, "ladder-gpu")),
     ]

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import pickle
 import platform
@@ -51,6 +50,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from folovllm import SamplingParams
+from folovllm.benchmarks import host_cpu_name, report
 from folovllm.benchmarks.throughput import git_commit
 from folovllm.core.scheduler_output import CachedSeqData, NewSeqData, SchedulerOutput
 from folovllm.executor.multiproc_executor import _free_port
@@ -302,16 +302,6 @@ def format_table(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _cpu_name() -> str:
-    """The processor's model name, as Linux reports it (the platform's guess elsewhere)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f
-                        if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or platform.machine()
-
-
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--world-sizes", default="2,3")
@@ -329,7 +319,7 @@ def main(argv: list[str] | None = None) -> None:
     result = {"benchmark": "scheduler-output-transport",
               "command": shlex.join(["python", "-m", "benchmarks.transport",
                                      *(sys.argv[1:] if argv is None else argv)]),
-              "device": "cpu", "machine": f"{os.cpu_count()} x {_cpu_name()}",
+              "device": "cpu", "machine": f"{os.cpu_count()} x {host_cpu_name()}",
               "python_version": platform.python_version(), "torch_version": torch.__version__,
               "date": datetime.date.today().isoformat(), "commit": git_commit(),
               "messages": args.messages, "repeats": args.repeats,
@@ -337,10 +327,7 @@ def main(argv: list[str] | None = None) -> None:
                          "pickle_us": pickle_round_trip_us(step, args.messages, args.repeats)}
                         for name, step in steps().items()],
               "rows": rows}
-    print(format_table(result))
-    if args.output_json:
-        with open(args.output_json, "w") as f:
-            json.dump(result, f, indent=1)
+    report(format_table(result), result, args.output_json)
 
 
 if __name__ == "__main__":

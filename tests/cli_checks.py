@@ -1,4 +1,5 @@
-"""Running the ``folovllm`` command in a fresh interpreter, to see what it imports."""
+"""Running the ``folovllm`` command in a fresh interpreter, to see what it imports, and
+reading a subcommand's help."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import json
 import subprocess
 import sys
 from dataclasses import dataclass
+
+import pytest
 
 HEAVY = ("torch", "transformers")
 
@@ -28,3 +31,12 @@ def run_cli_fresh(argv: list[str]) -> CliRun:
                           timeout=120)
     err, _, last = proc.stderr.rstrip("\n").rpartition("\n")
     return CliRun(proc.returncode, proc.stdout, err, json.loads(last))
+
+
+def command_help(command: str, capsys: pytest.CaptureFixture[str]) -> str:
+    """The help of ``folovllm <command>``, on one line (argparse wraps it to the terminal)."""
+    from folovllm.entrypoints.cli import build_parser
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([command, "--help"])
+    return " ".join(capsys.readouterr().out.split())

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import datetime
 import gc
-import platform
 import statistics
 import subprocess
 import time
@@ -39,6 +38,7 @@ from typing import Any
 
 import torch
 
+from folovllm.benchmarks import host_cpu_name
 from folovllm.benchmarks.workload import ENGINES, Workload, check_engines
 from folovllm.core.kv_cache_manager import cdiv
 from folovllm.outputs import RequestOutput
@@ -222,7 +222,7 @@ class BenchResult:
     torch_version: str = torch.__version__
     date: str = field(default_factory=lambda: datetime.date.today().isoformat())
     commit: str | None = field(default_factory=lambda: git_commit())
-    host_cpu: str = field(default_factory=lambda: host_cpu_name())
+    host_cpu: str = field(default_factory=host_cpu_name)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -271,17 +271,6 @@ def run_throughput(model_kwargs: dict[str, Any], workload: Workload,
     return BenchResult(workload, results, str(model), device, command=command,
                        tensor_parallel_size=model_kwargs.get("tensor_parallel_size", 1))
 # --8<-- [end:run_throughput]
-
-
-def host_cpu_name() -> str:
-    """The host processor's model name (a CPU run's speed depends on it; a GPU run's host work
-    too), from /proc/cpuinfo on Linux, else what the platform module knows."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def git_commit() -> str | None:

@@ -57,7 +57,7 @@ def test_bench_writes_results(tiny_model_dirs, tmp_path: Path, capsys) -> None:
     # the code's commit (this test runs in a git checkout), the host's processor, and M3's
     # memory counters
     assert len(result["commit"].removesuffix("+dirty")) == 40
-    from folovllm.benchmarks.throughput import host_cpu_name
+    from folovllm.benchmarks import host_cpu_name
     assert result["host_cpu"] == host_cpu_name() and result["host_cpu"]
     ours = result["results"][0]
     assert ours["max_concurrent_seqs"] == 2 and 0 < ours["kv_blocks_peak"] <= ours["kv_blocks"]

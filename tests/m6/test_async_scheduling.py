@@ -21,6 +21,7 @@ from folovllm.config import EngineArgs
 from folovllm.core.scheduler_output import NewSeqData
 from folovllm.engine.llm_engine import LLMEngine
 from folovllm.worker.input_batch import InputBatch
+from tests.cli_checks import command_help
 from tests.test_reliability import FaultyModel
 
 
@@ -223,9 +224,7 @@ def test_a_token_for_a_rows_former_sequence_is_not_written_into_the_new_one() ->
 def test_the_command_line_turns_async_scheduling_off(command, capsys) -> None:
     from folovllm.entrypoints.cli import build_parser
 
-    with pytest.raises(SystemExit):
-        build_parser().parse_args([command, "--help"])
-    help_text = " ".join(capsys.readouterr().out.split())
+    help_text = command_help(command, capsys)
     assert "--no-async-scheduling wait for each step before scheduling the next" in help_text
     args = build_parser().parse_args([command, "--no-async-scheduling"]
                                      + (["hi"] if command == "generate" else []))
