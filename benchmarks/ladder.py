@@ -65,7 +65,14 @@ class LadderArgs:
             flags += ["--max-model-len", str(self.max_model_len)]
         if "--engines" in bench_help:  # later milestones compare three engines; keep two
             flags += ["--engines", "folovllm,transformers"]
-        return flags + (["--model", self.model] if self.model else [])
+        return flags + (["--model", self._model_path()] if self.model else [])
+
+    def _model_path(self) -> str:
+        """The model as the bench must see it: each bench runs with its tree as the working
+        directory, so a relative directory is made absolute against the ladder's own one (the
+        recorded workload keeps the path as typed, so results files stay machine-independent)."""
+        path = Path(self.model)
+        return str(path.resolve()) if path.exists() else self.model
 
 
 def _git(repo: Path, *args: str) -> subprocess.CompletedProcess:

@@ -78,6 +78,16 @@ def test_bench_flags_follow_what_each_milestone_accepts() -> None:
     assert new[new.index("--engines") + 1] == "folovllm,transformers"
 
 
+def test_a_relative_model_directory_means_the_callers_not_the_trees(tmp_path, monkeypatch) -> None:
+    (tmp_path / "configs" / "tiny").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    flags = LadderArgs(model="configs/tiny").bench_flags("usage: bench")
+    assert flags[flags.index("--model") + 1] == str(tmp_path / "configs" / "tiny")
+    # a name that is no directory here goes through unchanged, for the bench to judge
+    flags = LadderArgs(model="no/such/dir").bench_flags("usage: bench")
+    assert flags[flags.index("--model") + 1] == "no/such/dir"
+
+
 def test_a_bench_that_does_not_start_is_an_error_not_a_skip(tmp_path: Path) -> None:
     cli = tmp_path / "folovllm" / "entrypoints"
     cli.mkdir(parents=True)
