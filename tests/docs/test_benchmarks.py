@@ -274,8 +274,9 @@ def _measured_strings() -> set[str]:
     for path in _LADDERS:
         for r in json.loads(path.read_text())["rungs"]:
             if not r["skipped"]:
-                out |= {f"{r['folovllm']:.1f}", f"{r['transformers']:.1f}",
-                        f"{r['folovllm'] / r['transformers']:.2f}x"}
+                out |= {f"{r[k]:{sep}.1f}" for k in ("folovllm", "transformers")
+                        for sep in ("", ",")}
+                out.add(f"{r['folovllm'] / r['transformers']:.2f}x")
     return out
 
 
@@ -422,3 +423,29 @@ def test_tensor_parallel_prose_quotes_its_results_files() -> None:
     quoted += [f"{tiny1['output_tokens_per_s'] / tiny2['output_tokens_per_s']:.1f}",
                f"{tp1['output_tokens_per_s'] / tp3['output_tokens_per_s']:.1f}"]
     _assert_section_quotes("{ #m7-cpu }", "{ #m5-cpu }", quoted)
+
+
+def test_gpu_ladder_prose_quotes_its_results_files() -> None:
+    """The GPU ladder's rung-by-rung reading, computed from the ladder and from the second run
+    of its M4 and M5 rungs, on both language versions of the page; the summary's bullet
+    quotes M6's ratio."""
+    ladder, again = _result("ladder-gpu"), _result("ladder-gpu-m4-m5")
+    assert again["workload"] == ladder["workload"]              # the same workload, run again
+    rung = {r["tag"]: r for r in ladder["rungs"] if not r["skipped"]}
+    rerun = {r["tag"]: r for r in again["rungs"]}
+    assert {t: r["commit"] for t, r in rerun.items()} == {t: rung[t]["commit"] for t in rerun}
+    tok = {t: r["folovllm"] for t, r in rung.items()}
+    hf = {t: r["transformers"] for t, r in rung.items()}
+    assert tok["m2"] < tok["m3"] and tok["m6"] > 4 * max(tok[t] for t in ("m2", "m3", "m4", "m5"))
+    m4_move = abs(tok["m4"] - rerun["m4"]["folovllm"]) / tok["m4"]
+    m5_below = [1 - tok["m5"] / tok["m4"], 1 - rerun["m5"]["folovllm"] / rerun["m4"]["folovllm"]]
+    assert min(m5_below) > 0                                     # M5 below M4 in both runs
+    m7_gap = 1 - tok["m7"] / tok["m6"]
+    assert 0 < m7_gap < m4_move                                  # within what M4 moved
+    quoted = [f"{tok['m2']:,.1f}", f"{tok['m3']:,.1f}", f"{tok['m6']:,.1f}", f"{tok['m7']:,.1f}",
+              *(f"{hf[t]:,.1f}" for t in ("m4", "m5", "m6")),
+              *(f"{rerun[t]['transformers']:,.1f}" for t in ("m4", "m5")),
+              f"{tok['m6'] / tok['m5']:.2f}", f"{tok['m6'] / hf['m6']:.2f}x",
+              f"{m4_move:.1%}", *(f"{x:.1%}" for x in m5_below), f"{m7_gap:.0%}"]
+    _assert_section_quotes("{ #ladder }", "{ #method }", quoted)
+    _assert_section_quotes("{ #summary }", "{ #gpu }", [f"{tok['m6'] / hf['m6']:.2f}x"])
