@@ -14,6 +14,7 @@ from folovllm.model_executor.layers.sampler import (
     make_generator,
     token_counts,
 )
+from folovllm.sampling_params import SAMPLING_EPS
 
 V = 6
 
@@ -90,6 +91,23 @@ def test_penalties_match_a_hand_computation() -> None:
     # token 3: twice in output -> 1.0 / 2 - 0.5 * 2 - 0.25 = -0.75
     # tokens 2, 4, 5 unseen: unchanged
     assert got == pytest.approx([1.0, -2.75, 0.5, -0.75, 0.0, -2.0])
+
+
+@pytest.mark.parametrize("penalty", [1e-40, 1e-300, 1e40])
+@pytest.mark.parametrize("temperature", [0.0, SAMPLING_EPS, 1.0])
+def test_an_extreme_repetition_penalty_stays_finite(penalty, temperature) -> None:
+    """A penalty whose quotient or product leaves float32 must not make a row NaN (the draw
+    would then return token 0): a tiny one makes the seen tokens with positive logits the
+    only candidates, a huge one puts the seen tokens with negative logits last."""
+    logits = torch.tensor([[2.0, -1.0, 0.5, 1.0, -3.0, -2.0]])
+    params = SamplingParams(temperature=temperature, repetition_penalty=penalty, seed=3)
+    md = _md([params], prompts=[[1, 2, 4]], generators=[make_generator(3, 0, "cpu")])
+    assert torch.isfinite(apply_penalties(logits, md)).all()
+    token = Sampler()(logits, md).sampled_token_ids.item()
+    if penalty < 1:
+        assert token == 2                  # the one seen token with a positive logit
+    else:
+        assert token not in (1, 4)         # seen with negative logits: pushed to the end
 
 
 def test_no_penalty_tensors_when_no_row_uses_them() -> None:

@@ -23,10 +23,12 @@ from dataclasses import dataclass
 
 import torch
 
-from folovllm.sampling_params import SamplingParams, SamplingType
+from folovllm.sampling_params import SAMPLING_EPS, SamplingParams, SamplingType
 from folovllm.utils import to_device
 
 _NEG_INF = float("-inf")
+# the largest penalised logit: still finite after the smallest temperature divides it
+_PENALISED_MAX = torch.finfo(torch.float32).max * SAMPLING_EPS
 
 
 def make_generator(seed: int, index: int, device: torch.device | str) -> torch.Generator:
@@ -156,7 +158,10 @@ def apply_penalties(logits: torch.Tensor, md: SamplingMetadata) -> torch.Tensor:
         return logits
     rep = md.repetition_penalty.unsqueeze(1)
     seen = md.prompt_mask | (md.output_counts > 0)
-    penalised = torch.where(logits > 0, logits / rep, logits * rep)
+    # a penalty near 0 (or huge) would overflow to inf, and one inf makes the row's softmax NaN:
+    # clamped, the seen tokens are still as far ahead (or behind) as a float can put them
+    penalised = torch.where(logits > 0, logits / rep, logits * rep).clamp(-_PENALISED_MAX,
+                                                                          _PENALISED_MAX)
     logits = torch.where(seen, penalised, logits)
     logits = logits - md.frequency_penalty.unsqueeze(1) * md.output_counts
     return logits - md.presence_penalty.unsqueeze(1) * (md.output_counts > 0)
