@@ -192,6 +192,7 @@ def test_a_field_changed_after_construction_is_checked_again(tiny, field, value,
     (lambda llm: llm.chat([[]]), r"messages=\[\[\]\] is invalid"),
     (lambda llm: llm.chat([{"role": "user"}]), "message .* is invalid"),
     (lambda llm: llm.chat([{"role": "user", "content": 5}]), "message .* is invalid"),
+    (lambda llm: llm.chat([{"role": "user", "name": "x"}]), "message .* is invalid"),
 ])
 def test_wrong_types_get_one_clear_error_naming_the_argument(tiny, call, match) -> None:
     with pytest.raises(ValueError, match=match):
@@ -231,8 +232,10 @@ class FaultyModel:
     """Wraps the runner's model: its forward raises on the call numbers in ``fail_at``, and on
     every call whose batch holds the ``poison`` token (a fault caused by one input)."""
 
-    def __init__(self, model, fail_at=(), poison: int | None = None) -> None:
+    def __init__(self, model, fail_at=(), poison: int | None = None,
+                 error: type[BaseException] = RuntimeError) -> None:
         self.model, self.fail_at, self.poison, self.calls = model, set(fail_at), poison, 0
+        self.error = error
 
     def __getattr__(self, name):
         return getattr(self.model, name)
@@ -240,7 +243,7 @@ class FaultyModel:
     def __call__(self, input_ids, positions, md):
         self.calls += 1
         if self.calls in self.fail_at:
-            raise RuntimeError(f"injected fault at call {self.calls}")
+            raise self.error(f"injected fault at call {self.calls}")
         if self.poison is not None and self.poison in input_ids.tolist():
             raise RuntimeError("injected fault: poisoned input")
         return self.model(input_ids, positions, md)
@@ -291,6 +294,57 @@ def test_a_fault_in_output_processing_fails_only_its_request(tiny_model_dirs) ->
         [r for o, r in zip(outs, ref) if not o.error]
 
 
+@pytest.mark.parametrize("async_scheduling", [False, True])
+def test_an_interrupted_step_ends_its_requests_and_the_engine_goes_on(tiny_model_dirs,
+                                                                     async_scheduling) -> None:
+    """Ctrl-C inside a step (an exception the runner does not retry): the requests of the
+    steps whose tokens never came back end as aborted, with the reason, in the next step's
+    outputs; a request that was waiting, and one added afterwards, get exactly their tokens,
+    and every block comes back (checked after every test)."""
+    llm = _llm(tiny_model_dirs["llama"], max_num_seqs=2, async_scheduling=async_scheduling)
+    prompts = [{"prompt_token_ids": [5, 6, 7, i]} for i in range(10, 14)]
+    ref = _reference(llm, prompts, GREEDY)
+    engine = llm.llm_engine
+    for i, p in enumerate(prompts[:3]):   # two run, the third waits for a free place
+        engine.add_request(p, GREEDY, request_id=f"r{i}")
+    model = engine.runner.model
+    engine.runner.model = FaultyModel(model, {3}, error=KeyboardInterrupt)
+    engine.step()
+    engine.step()
+    with pytest.raises(KeyboardInterrupt):
+        engine.step()
+    engine.runner.model = model
+    engine.add_request(prompts[3], GREEDY, request_id="r3")
+    done = {}
+    while engine.has_unfinished_requests():
+        done.update((o.request_id, o) for o in engine.step() if o.finished)
+    for rid in ("r0", "r1"):
+        assert done[rid].outputs[0].finish_reason == "abort"
+        assert "interrupted: KeyboardInterrupt: injected fault at call 3" in done[rid].error
+    for rid, i in (("r2", 2), ("r3", 3)):
+        assert done[rid].error is None and done[rid].outputs[0].token_ids == ref[i]
+
+
+def test_generate_refuses_an_engine_with_requests_of_its_own(tiny) -> None:
+    """``generate`` steps the engine until it is empty: the outputs of requests added to the
+    engine directly would be stepped past and lost, so it refuses before queuing anything."""
+    engine = tiny.llm_engine
+    engine.add_request("Hello", GREEDY, request_id="mine")
+    with pytest.raises(RuntimeError, match="holds 1 unfinished requests added through llm_engine"):
+        tiny.generate("World", GREEDY, use_tqdm=False)
+    assert list(engine.requests) == ["mine"]
+    outs = []
+    while engine.has_unfinished_requests():
+        outs += [o for o in engine.step() if o.finished]
+    assert [o.request_id for o in outs] == ["mine"] and len(outs[0].outputs[0].token_ids) == 12
+
+
+@pytest.mark.parametrize("request_id", [["a"], 123, None])
+def test_abort_request_refuses_what_is_not_an_id(tiny, request_id) -> None:
+    with pytest.raises(ValueError, match=r"request_id=.* is invalid: must be a string"):
+        tiny.llm_engine.abort_request(request_id)
+
+
 @pytest.fixture(scope="module")
 def fault_llm(tiny_model_dirs) -> LLM:
     """A small cache (preemptions happen) on the tiny Qwen2."""
@@ -335,6 +389,8 @@ def test_a_fault_at_a_random_step_under_random_traffic_loses_nothing(fault_llm, 
                     done[out.request_id] = out
     finally:
         engine.runner.model = model
+        for rid in list(engine.requests):   # hypothesis can cut an example short mid-plan
+            engine.abort_request(rid)
     for rid, key in live.items():
         if rid in aborted:
             continue

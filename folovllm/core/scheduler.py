@@ -267,9 +267,7 @@ class Scheduler:
         updates = [SequenceUpdate(s.request, s.seq) for s in self._capped]
         self._capped = []
         for request, error in self._failed_requests(scheduler_output, runner_output):
-            for s in self._finish_where(lambda s, req=request: s.request is req,
-                                        SequenceStatus.FINISHED_ABORTED):
-                updates.append(SequenceUpdate(s.request, s.seq, error=error))
+            updates += self._abort(request, error)
         ro, finished_waiting = runner_output, False
         for seq_id, tokens, logprob in zip(ro.seq_ids, ro.sampled_token_ids, ro.sampled_logprobs):
             s = self._live.get(seq_id)
@@ -310,6 +308,22 @@ class Scheduler:
             if s is not None and s.request.request_id in runner_output.errors:
                 failed[id(s.request)] = (s.request, runner_output.errors[s.request.request_id])
         return list(failed.values())
+
+    def abort_unapplied(self, steps: list[SchedulerOutput], error: str) -> list[SequenceUpdate]:
+        """End the requests of steps whose results will never be applied (the step was
+        interrupted): their tokens stay in flight otherwise, and nothing could schedule them
+        again. They finish as aborted, with ``error``; the other requests are untouched."""
+        updates = []
+        for step in steps:
+            requests = {id(s.request): s.request for i in step.num_scheduled_tokens
+                        if (s := self._live.get(i)) is not None}
+            for request in requests.values():
+                updates += self._abort(request, error)
+        return updates
+
+    def _abort(self, request: Request, error: str) -> list[SequenceUpdate]:
+        return [SequenceUpdate(s.request, s.seq, error=error) for s in self._finish_where(
+            lambda s: s.request is request, SequenceStatus.FINISHED_ABORTED)]
 
     def make_stats(self, out: SchedulerOutput) -> SchedulerStats:
         """The step ``out`` describes, with the queues as they stand before it is applied."""

@@ -58,6 +58,12 @@ def generation_eos_ids(model_dir: str) -> list[int]:
     return [] if eos is None else [eos] if isinstance(eos, int) else list(eos)
 
 
+def _nothing_in_flight() -> tuple[SchedulerOutput, AsyncModelRunnerOutput]:
+    """What async scheduling waits for when no step is queued: an empty step, already done."""
+    return (SchedulerOutput([], CachedSeqData(), {}, 0, set()),
+            AsyncModelRunnerOutput(lambda: ModelRunnerOutput()))
+
+
 class LLMEngine:
     def __init__(self, config: EngineConfig) -> None:
         self.config = config
@@ -98,9 +104,8 @@ class LLMEngine:
         self.requests: dict[str, Request] = {}
         # async scheduling: the step queued on the device and not applied yet (at first none:
         # an empty step, already done)
-        self._in_flight: tuple[SchedulerOutput, AsyncModelRunnerOutput] = (
-            SchedulerOutput([], CachedSeqData(), {}, 0, set()),
-            AsyncModelRunnerOutput(lambda: ModelRunnerOutput()))
+        self._in_flight: tuple[SchedulerOutput, AsyncModelRunnerOutput] = _nothing_in_flight()
+        self._interrupted: list[RequestOutput] = []   # final outputs of an interrupted step
         self._seq_ids = itertools.count()
         self._request_ids = itertools.count()
 
@@ -138,10 +143,15 @@ class LLMEngine:
         return request_id
 
     def abort_request(self, request_id: str) -> None:
-        """Cancel a request; its sequences finish with ``finish_reason="abort"``."""
+        """Cancel a request; its sequences finish with ``finish_reason="abort"``. An id that
+        is not (or no longer) in the engine is ignored: the request may have just finished."""
+        if not isinstance(request_id, str):   # a list or a number would never match: say so
+            raise ValueError(f"request_id={request_id!r} is invalid: must be a string, the id "
+                             "add_request returned")
         req = self.requests.pop(request_id, None)
         if req is None:
             return
+        self._interrupted = [o for o in self._interrupted if o.request_id != request_id]
         self.scheduler.finish_requests([request_id], SequenceStatus.FINISHED_ABORTED)
         self.output_processor.remove_request(req)
 
@@ -170,18 +180,20 @@ class LLMEngine:
     # --8<-- [start:step]
     def step(self) -> list[RequestOutput]:
         """Schedule, run the model once (sampling included), apply, and make the outputs."""
+        interrupted, self._interrupted = self._interrupted, []
+        for out in interrupted:   # ended by an interrupted step: their outputs go out now
+            self.requests.pop(out.request_id, None)
         sched = self.scheduler.schedule()
         self._record_schedule(sched)
-        if self.config.scheduler_config.async_scheduling:
-            # queue this step behind the one the GPU runs, then wait for that one and apply it
-            done, running = self._in_flight
-            self._in_flight = (sched, self.runner.execute_model(sched, non_block=True))
-            runner_output = running.get_output()
-        else:
-            done, runner_output = sched, (self.executor or self.runner).execute_model(sched)
+        unapplied = [sched, self._in_flight[0]]
+        try:
+            done, runner_output = self._run(sched)
+        except BaseException as e:
+            self._end_unapplied(unapplied, e)
+            raise
         updates = self.scheduler.update_from_output(done, runner_output)
         if (not updates and self.requests and not sched.num_scheduled_tokens
-                and not done.num_scheduled_tokens):
+                and not done.num_scheduled_tokens and not interrupted):
             # never spin silently: this is a scheduler bug, say so
             raise RuntimeError(f"{len(self.requests)} requests are unfinished but nothing can "
                                "be scheduled")
@@ -193,8 +205,31 @@ class LLMEngine:
         for out in outputs:   # every finished request has its (final) output here
             if out.finished:
                 self.requests.pop(out.request_id, None)
-        return outputs
+        return interrupted + outputs
     # --8<-- [end:step]
+
+    def _run(self, sched: SchedulerOutput) -> tuple[SchedulerOutput, ModelRunnerOutput]:
+        """Run a step; returns the step whose results are in (with async scheduling, the one
+        before, while ``sched`` is queued behind it) and those results."""
+        if self.config.scheduler_config.async_scheduling:
+            # queue this step behind the one the GPU runs, then wait for that one and apply it
+            done, running = self._in_flight
+            self._in_flight = (sched, self.runner.execute_model(sched, non_block=True))
+            return done, running.get_output()
+        return sched, (self.executor or self.runner).execute_model(sched)
+
+    def _end_unapplied(self, steps: list[SchedulerOutput], error: BaseException) -> None:
+        """An exception escaped a step (Ctrl-C, a fault the runner cannot pin on one request):
+        the tokens of ``steps`` will never come back. Their requests end now, aborted with the
+        error, so that their blocks return and the engine goes on serving every other request;
+        left in flight, they would wait forever. They count as unfinished until the next step
+        returns their final outputs."""
+        self._in_flight = _nothing_in_flight()
+        reason = f"the step was interrupted: {type(error).__name__}: {error}"
+        now = time.monotonic()
+        done = self.output_processor.process_updates(
+            self.scheduler.abort_unapplied(steps, reason), now)
+        self._interrupted = self.output_processor.make_outputs(list(done.requests.values()), now)
 
     def _record_schedule(self, sched: SchedulerOutput) -> None:
         """Times and high-water marks of a step just scheduled."""

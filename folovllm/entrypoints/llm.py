@@ -56,6 +56,11 @@ class LLM:
                                "of them")
         params_list = self._params_for(prompt_list, sampling_params)
         engine = self.llm_engine
+        if engine.has_unfinished_requests():   # their outputs would be stepped past and lost
+            raise RuntimeError(
+                f"the engine holds {engine.get_num_unfinished_requests()} unfinished requests "
+                "added through llm_engine; generate returns only its own outputs, so step those "
+                "to the end (llm_engine.step) or abort them first")
         # only finished outputs are used here: the engine need not build one every step
         processed = [engine.processor.process(p, _final_only(sp))
                      for p, sp in zip(prompt_list, params_list)]
@@ -87,7 +92,7 @@ class LLM:
         if tok is None or not getattr(tok, "chat_template", None):
             raise ValueError("this model's tokenizer has no chat template; use generate()")
         for m in conversation:
-            if not isinstance(m, Mapping) or set(m) < {"role", "content"} or not all(
+            if not isinstance(m, Mapping) or not {"role", "content"} <= set(m) or not all(
                     isinstance(m[k], str) for k in ("role", "content")):
                 raise ValueError(f"message {m!r} is invalid: expected {{'role': str, "
                                  "'content': str}")
