@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from folovllm.benchmarks import host_cpu_name, report
+from folovllm.benchmarks import host_cpu_name, output_json_arg, report
 from folovllm.config import ModelConfig
 from folovllm.model_executor.layers.linear import HAS_ONEDNN, onednn_linear
 
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", default="1,16,32,512",
                         help="comma-separated token counts per matmul")
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--output-json", type=Path)
+    parser.add_argument("--output-json", type=output_json_arg)
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     try:

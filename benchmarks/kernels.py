@@ -20,11 +20,10 @@ import itertools
 import statistics
 import sys
 from dataclasses import asdict
-from pathlib import Path
 
 import torch
 
-from folovllm.benchmarks import report
+from folovllm.benchmarks import output_json_arg, report
 
 NUM_HEADS, NUM_KV_HEADS, HEAD_DIM = 16, 8, 128  # Qwen3-0.6B
 COPY_BYTES = 1 << 30
@@ -156,7 +155,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--context", type=int, default=1024)
     parser.add_argument("--block-size", type=int, default=16)
     parser.add_argument("--sweep", action="store_true", help="also time a grid of kernel configs")
-    parser.add_argument("--output-json", type=Path)
+    parser.add_argument("--output-json", type=output_json_arg)
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     if not torch.cuda.is_available():

@@ -39,7 +39,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from folovllm.benchmarks import report, write_results
+from folovllm.benchmarks import output_json_arg, report, write_results
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -222,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--export-to", default=None,
                    help="only write each tag's tree to DIR/<tag>, for a machine without history")
     p.add_argument("--trees", default=None, help="run from trees made by --export-to")
-    p.add_argument("--output-json", default=None,
+    p.add_argument("--output-json", default=None, type=output_json_arg,
                    help="also write the results to this file (again after every rung)")
     p.add_argument("--resume", action="store_true",
                    help="keep the rungs already in --output-json and run only the missing tags")

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import folovllm.benchmarks
-from folovllm.benchmarks import report
+from folovllm.benchmarks import output_json_arg, report
 from folovllm.config import ModelConfig, SchedulerConfig
 from folovllm.core.kv_cache_manager import KVCacheManager, cdiv
 from folovllm.core.scheduler import Scheduler
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--kv-gib", type=float, default=16.0, help="KV cache size, GiB")
     ap.add_argument("--max-model-lens", default="2048,4096,8192,40960")
     ap.add_argument("--num-prompts", type=int, default=256)
-    ap.add_argument("--output-json")
+    ap.add_argument("--output-json", type=output_json_arg)
     args = ap.parse_args(argv)
     kv_bytes = int(args.kv_gib * 2**30)
     cases = []

@@ -15,7 +15,6 @@ Run: ``python -m benchmarks.step_time --model folovllm/benchmarks/configs/qwen3-
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import shlex
 import sys
@@ -25,6 +24,7 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 from folovllm import SamplingParams
+from folovllm.benchmarks import output_json_arg, write_results
 from folovllm.benchmarks.throughput import git_commit
 from folovllm.engine.llm_engine import LLMEngine
 from folovllm.sampling_params import RequestOutputKind
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--max-model-len", type=int, default=2048)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--modes", default="eager,graphs", help=", ".join(MODES))
-    ap.add_argument("--output-json", default=None)
+    ap.add_argument("--output-json", default=None, type=output_json_arg)
     args = ap.parse_args(argv)
     rows = []
     for n in (int(s) for s in args.sizes.split(",")):
@@ -121,8 +121,7 @@ def main(argv: list[str] | None = None) -> None:
               "device": torch.cuda.get_device_name(), "torch_version": torch.__version__,
               "commit": git_commit(), "rows": rows}
     if args.output_json:
-        with open(args.output_json, "w") as f:
-            json.dump(result, f, indent=1)
+        write_results(result, args.output_json)
 
 
 if __name__ == "__main__":

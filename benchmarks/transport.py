@@ -50,7 +50,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from folovllm import SamplingParams
-from folovllm.benchmarks import host_cpu_name, report
+from folovllm.benchmarks import host_cpu_name, output_json_arg, report
 from folovllm.benchmarks.throughput import git_commit
 from folovllm.core.scheduler_output import CachedSeqData, NewSeqData, SchedulerOutput
 from folovllm.executor.multiproc_executor import _free_port
@@ -307,7 +307,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--world-sizes", default="2,3")
     ap.add_argument("--messages", type=int, default=200)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--output-json", default=None)
+    ap.add_argument("--output-json", default=None, type=output_json_arg)
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     rows = []

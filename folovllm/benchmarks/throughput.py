@@ -45,6 +45,9 @@ from folovllm.outputs import RequestOutput
 from folovllm.sampling_params import RequestOutputKind, SamplingParams
 from folovllm.worker.hf_runner import left_pad
 
+# what decides the model's length limit, and what is checked when it is read
+_MODEL_KEYS = ("model", "dtype", "device", "load_format", "max_model_len")
+
 
 @dataclass
 class EngineResult:
@@ -240,6 +243,7 @@ def run_throughput(model_kwargs: dict[str, Any], workload: Workload,
     """Run ``workload`` through each engine in turn; ``model_kwargs`` as for ``LLM``.
     ``timeline``: keep each engine's per-step token split of its best run."""
     check_engines(engines)
+    check_workload_fits(model_kwargs, workload)
     results, device, model = [], "", ""
     for name in engines:
         engine = (_HFEngine(model_kwargs, workload.hf_batch_size) if name == "transformers" else
@@ -271,6 +275,17 @@ def run_throughput(model_kwargs: dict[str, Any], workload: Workload,
     return BenchResult(workload, results, str(model), device, command=command,
                        tensor_parallel_size=model_kwargs.get("tensor_parallel_size", 1))
 # --8<-- [end:run_throughput]
+
+
+def check_workload_fits(model_kwargs: dict[str, Any], workload: Workload) -> None:
+    """Refuse, before any engine is built, a workload with a request longer than the run's
+    ``max_model_len``: the given one, else the model's own limit. ``ModelConfig`` resolves it as
+    the engines will (it reads only ``config.json``), so the rule lives in one place."""
+    from folovllm.config import ModelConfig
+
+    config = ModelConfig(**{k: v for k, v in model_kwargs.items() if k in _MODEL_KEYS})
+    workload.check_fits(config.max_model_len,
+                        model_limit=model_kwargs.get("max_model_len") is None)
 
 
 def git_commit() -> str | None:

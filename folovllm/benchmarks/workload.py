@@ -60,11 +60,61 @@ class Workload:
     def temperature(self) -> float:
         return 0.6 if self.name == "nanovllm" else 0.0
 
+    def lengths(self) -> tuple[list[int], list[int]]:
+        """(prompt lengths, output lengths) of :meth:`requests`, without drawing a token."""
+        in_lens, out_lens = self._draw_lengths(random.Random(self.seed))
+        if self.name == "shared-prefix":
+            in_lens = [self.prefix_len + n for n in in_lens]
+        return in_lens, out_lens
+
+    def longest_request(self) -> tuple[int, int]:
+        """(prompt, output) tokens of the request that needs the most positions: the one that
+        decides whether the workload fits ``max_model_len``."""
+        return max(zip(*self.lengths()), key=sum)
+
+    def check_fits(self, max_model_len: int, model_limit: bool = False) -> None:
+        """Refuse a workload whose longest request exceeds ``max_model_len``: the engine would
+        stop that request early (or refuse its prompt), and the results would measure fewer
+        tokens than their header promises. ``model_limit``: the length is the model's own limit
+        (none was given), which the message says."""
+        prompt, output = self.longest_request()
+        if prompt + output <= max_model_len:
+            return
+        need = (f"the longest request of workload {self.name!r} ({self._length_knobs()}) needs "
+                f"{prompt} prompt + {output} output = {prompt + output} tokens")
+        raise fail("max_model_len", max_model_len,
+                   f"the model's own limit (none was given), and {need}; shorten the requests"
+                   if model_limit else
+                   f"{need}; raise it to at least {prompt + output} or shorten the requests")
+
+    def _length_knobs(self) -> str:
+        """The settings that decide this workload's lengths, for messages."""
+        if self.name == "nanovllm":
+            return "input and output lengths uniform in [100, 1024]"
+        knobs = {"input_len": self.input_len, "output_len": self.output_len}
+        if self.range_ratio:
+            knobs["range_ratio"] = self.range_ratio
+        if self.name == "shared-prefix":
+            knobs["prefix_len"] = self.prefix_len
+        if self.name == "long-prompt":
+            knobs["long_len"] = self.long_len
+        return ", ".join(f"{k}={v}" for k, v in knobs.items())
+
     # --8<-- [start:workload_requests]
     def requests(self, vocab_size: int) -> tuple[list[list[int]], list[int]]:
         """(prompts, output lengths), the same for every engine."""
         rng = random.Random(self.seed)
         hi = min(self.max_token_id, vocab_size) - 1
+        in_lens, out_lens = self._draw_lengths(rng)
+        prompts = [[rng.randint(0, hi) for _ in range(n)] for n in in_lens]
+        if self.name == "shared-prefix":
+            prefix = [rng.randint(0, hi) for _ in range(self.prefix_len)]
+            prompts = [prefix + p for p in prompts]
+        return prompts, out_lens
+
+    def _draw_lengths(self, rng: random.Random) -> tuple[list[int], list[int]]:
+        """The requests' own input lengths (without a shared prefix) and output lengths: the
+        first draws of ``rng``, so :meth:`lengths` finds them without drawing any token."""
         if self.name == "nanovllm":
             in_lens = [rng.randint(100, 1024) for _ in range(self.num_prompts)]
             out_lens = [rng.randint(100, 1024) for _ in range(self.num_prompts)]
@@ -75,11 +125,7 @@ class Workload:
         if self.name == "long-prompt":
             in_lens = [self.long_len if i % self.long_every == 0 else n
                        for i, n in enumerate(in_lens)]
-        prompts = [[rng.randint(0, hi) for _ in range(n)] for n in in_lens]
-        if self.name == "shared-prefix":
-            prefix = [rng.randint(0, hi) for _ in range(self.prefix_len)]
-            prompts = [prefix + p for p in prompts]
-        return prompts, out_lens
+        return in_lens, out_lens
 
 
 def _around(rng: random.Random, n: int, ratio: float) -> int:
@@ -88,6 +134,15 @@ def _around(rng: random.Random, n: int, ratio: float) -> int:
 
 
 def check_engines(engines: Iterable[str]) -> None:
+    """At least one engine, each known, none twice. With none the run would measure nothing
+    and print an empty table; results are read by engine name (the ratio to ``transformers``,
+    the summaries), so a repeated one would be run twice and read as one."""
+    engines = list(engines)
+    if not engines:
+        raise fail("engines", engines, f"name at least one of {list(ENGINES)}")
     for e in engines:
         if e not in ENGINES:
             raise fail("engine", e, f"must be one of {list(ENGINES)}")
+    repeated = sorted({e for e in engines if engines.count(e) > 1})
+    if repeated:
+        raise fail("engines", engines, f"{repeated} named more than once: each engine runs once")

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import folovllm
-from folovllm.benchmarks import report
+from folovllm.benchmarks import check_output_json, report
 from folovllm.sampling_params import SamplingParams
 from folovllm.validation import (
     DEVICES,
@@ -264,6 +264,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         if getattr(args, name) is not None:
             check_int(name, getattr(args, name), 1)
     check_int("long_prefill_token_threshold", args.long_prefill_token_threshold, 0)
+    check_output_json(args.output_json)
     from folovllm.benchmarks.throughput import format_table, run_throughput
 
     _quiet_loading()

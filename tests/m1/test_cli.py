@@ -216,3 +216,110 @@ def test_bench_shows_the_first_pass_against_the_best(tiny_model_dirs, tmp_path, 
     assert ours["first_pass_seconds"] >= ours["seconds"] > 0
     assert f"First timed pass of folovllm: {ours['first_pass_seconds']:.2f} s" in \
         capsys.readouterr().out
+
+
+_TINY = ["--model", str(Path(__file__).resolve().parents[2] / "folovllm/benchmarks/configs/tiny-llama"),
+         "--load-format", "dummy", "--device", "cpu", "--repeats", "1"]
+
+
+def _forbid(monkeypatch, *names: str) -> None:
+    """Make each named function or class of ``throughput`` fail the test if it is called."""
+    from folovllm.benchmarks import throughput
+
+    def called(*args, **kwargs):
+        raise AssertionError("the bench ran something before refusing its arguments")
+
+    for name in names:
+        monkeypatch.setattr(throughput, name, called)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--num-prompts", "2", "--input-len", "8", "--output-len", "4", "--max-model-len", "10"],
+     "max_model_len=10 is invalid: the longest request of workload 'random' (input_len=8, "
+     "output_len=4) needs 8 prompt + 4 output = 12 tokens; raise it to at least 12"),
+    # ratio 0.5: some request is longer than 8 + 4 (and 12 would hold input_len + output_len)
+    (["--num-prompts", "8", "--input-len", "8", "--output-len", "4", "--range-ratio", "0.5",
+      "--max-model-len", "12"], "(input_len=8, output_len=4, range_ratio=0.5) needs "),
+    # the shared prefix counts: 8 + 4 + 4 tokens, not 4 + 4
+    (["--workload", "shared-prefix", "--prefix-len", "8", "--input-len", "4", "--output-len", "4",
+      "--max-model-len", "12"], "(input_len=4, output_len=4, prefix_len=8) needs 12 prompt + 4 "
+     "output = 16 tokens"),
+    (["--workload", "long-prompt", "--long-len", "100", "--input-len", "4", "--output-len", "4",
+      "--max-model-len", "64"], "(input_len=4, output_len=4, long_len=100) needs 100 prompt + 4 "
+     "output = 104 tokens"),
+    # no --max-model-len: the model's own limit (256 positions for tiny-llama)
+    (["--workload", "nanovllm", "--num-prompts", "4"],
+     "max_model_len=256 is invalid: the model's own limit (none was given), and the longest "
+     "request of workload 'nanovllm' (input and output lengths uniform in [100, 1024])"),
+])
+def test_bench_refuses_a_request_longer_than_max_model_len_before_any_engine(
+        argv, message, monkeypatch, capsys) -> None:
+    """The engine would stop such a request early: the table would count fewer tokens than the
+    header promises. The run is refused before either engine is built."""
+    _forbid(monkeypatch, "_OurEngine", "_HFEngine")
+    assert main(["bench", *_TINY, *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err, err
+
+
+def test_bench_a_request_that_just_fits_max_model_len_gets_every_token(tmp_path, capsys) -> None:
+    path = tmp_path / "r.json"
+    assert main(["bench", *_TINY, "--num-prompts", "2", "--input-len", "8", "--output-len", "4",
+                 "--max-model-len", "12", "--output-json", str(path)]) == 0
+    results = json.loads(path.read_text())["results"]
+    assert [(r["engine"], r["output_tokens"]) for r in results] == [("folovllm", 8),
+                                                                   ("transformers", 8)]
+
+
+def test_workload_lengths_are_those_of_its_requests() -> None:
+    """``lengths`` (what the max_model_len check reads) draws the same lengths as ``requests``
+    for every workload, without drawing a token."""
+    from folovllm.benchmarks.workload import WORKLOADS, Workload
+
+    for name in WORKLOADS:
+        w = Workload(name=name, num_prompts=12, input_len=20, output_len=9, range_ratio=0.5,
+                     prefix_len=7, long_len=60, long_every=5)
+        prompts, out_lens = w.requests(vocab_size=1000)
+        assert w.lengths() == ([len(p) for p in prompts], out_lens), name
+        assert sum(w.longest_request()) == max(len(p) + n for p, n in zip(prompts, out_lens))
+
+
+@pytest.mark.parametrize("engines, message", [
+    ("", "engines=[] is invalid: name at least one of ['folovllm'"),
+    (",", "engines=[] is invalid: name at least one of ['folovllm'"),
+    ("folovllm,transformers,folovllm", "engines=['folovllm', 'transformers', 'folovllm'] is "
+     "invalid: ['folovllm'] named more than once: each engine runs once"),
+])
+def test_bench_needs_at_least_one_engine_each_once(engines, message, monkeypatch, capsys) -> None:
+    """No engine would print an empty table and exit 0; the results are read by engine name,
+    so a repeated engine would run twice and read as one."""
+    _forbid(monkeypatch, "run_throughput")
+    assert main(["bench", *_TINY, "--engines", engines]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {message}") and err.count("\n") == 1, err
+
+
+def test_every_caller_of_the_engines_check_gets_it() -> None:
+    from folovllm.benchmarks.throughput import run_throughput
+    from folovllm.benchmarks.workload import Workload, check_engines
+
+    with pytest.raises(ValueError, match=r"engines=\[\] is invalid: name at least one"):
+        run_throughput({}, Workload(), ())
+    with pytest.raises(ValueError, match=r"\['transformers'\] named more than once"):
+        check_engines(iter(["transformers", "transformers"]))
+    check_engines(["folovllm"])
+
+
+def test_bench_refuses_an_output_json_it_could_not_write_before_running(tmp_path, monkeypatch,
+                                                                         capsys) -> None:
+    """The file is written after the whole run: a bad path found then loses the results."""
+    _forbid(monkeypatch, "run_throughput")
+    (tmp_path / "notes.txt").write_text("")
+    for path, message in [
+            (tmp_path, f"output_json='{tmp_path}' is invalid: it is a directory; name a file"),
+            (tmp_path / "notes.txt" / "r.json", f"{tmp_path / 'notes.txt'} is a file, not a "
+             "directory"),
+            ("", "output_json='' is invalid: must name a file")]:
+        assert main(["bench", *_TINY, "--output-json", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and message in err, err
