@@ -55,12 +55,37 @@ def check_fraction(name: str, value: Any) -> float:
     return value
 
 
+def read_json(model: str | Path, name: str) -> Any:
+    """The parsed JSON file ``name`` of the model directory ``model``.
+
+    Every JSON file of a checkpoint is read here, so that a malformed one fails with a message
+    that names ``model`` and the file instead of a bare ``JSONDecodeError`` about "line 1
+    column 2" of some file.
+    """
+    try:
+        return json.loads((Path(model) / name).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise fail("model", str(model), f"its {name} is not valid JSON ({error})") from error
+    except OSError as error:
+        raise fail("model", str(model), f"its {name} cannot be read ({error})") from error
+
+
+def read_json_object(model: str | Path, name: str) -> dict[str, Any]:
+    """``read_json`` for the files whose top level must be an object (every config file)."""
+    raw = read_json(model, name)
+    if not isinstance(raw, dict):
+        raise fail("model", str(model), f"its {name} is not a JSON object (it holds a "
+                   f"{type(raw).__name__})")
+    return raw
+
+
 def check_model_dir(model: str | Path) -> dict[str, Any]:
     """Read a model directory's ``config.json`` and check that FoloVLLM runs its architecture.
 
     Returns the raw config. The messages name the usual mistakes (a path that does not exist, a
     directory without ``config.json``, an architecture we do not implement) instead of letting
-    ``transformers`` fail later with an error about a hub repository id.
+    ``transformers`` fail later with an error about a hub repository id. The EOS ids of
+    ``generation_config.json`` are checked here too, so that a bad one fails before any work.
     """
     model_dir = Path(model)
     if not model_dir.exists():
@@ -69,9 +94,28 @@ def check_model_dir(model: str | Path) -> dict[str, Any]:
     if not cfg.is_file():
         raise fail("model", str(model), "no config.json there (expected a Hugging Face model "
                    "directory)")
-    raw = json.loads(cfg.read_text())
+    raw = read_json_object(model, "config.json")
     archs = raw.get("architectures") or []
     if not any(a in SUPPORTED_ARCHITECTURES for a in archs):
         raise fail("model", str(model), f"architecture {archs} is not supported; supported: "
                    f"{list(SUPPORTED_ARCHITECTURES)}")
+    generation_eos_ids(model)
     return raw
+
+
+def generation_eos_ids(model: str | Path) -> list[int]:
+    """The EOS ids in the checkpoint's generation_config.json (none when it has no such file).
+
+    ``eos_token_id`` is a token id or a list of them, as ``transformers`` writes it; null or
+    absent means none. Anything else is refused: a string would otherwise become one stop id
+    per character, and a bool would stop at token 1.
+    """
+    name = "generation_config.json"
+    if not (Path(model) / name).is_file():
+        return []
+    eos = read_json_object(model, name).get("eos_token_id")
+    ids = [] if eos is None else [eos] if not isinstance(eos, list) else eos
+    if not all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in ids):
+        raise fail("model", str(model), f"its {name} has eos_token_id={eos!r}; expected a "
+                   "token id (an integer >= 0), a list of them, or null")
+    return ids

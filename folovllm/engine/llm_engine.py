@@ -27,10 +27,8 @@ is the same. ``shutdown()`` stops those processes (it also happens at interprete
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
 from folovllm.config import EngineArgs, EngineConfig
@@ -44,18 +42,10 @@ from folovllm.model_executor.loader import load_tokenizer
 from folovllm.outputs import RequestOutput
 from folovllm.sampling_params import SamplingParams
 from folovllm.sequence import Request, SequenceStatus
+from folovllm.validation import generation_eos_ids
 from folovllm.worker.model_runner import AsyncModelRunnerOutput, ModelRunner
 
 logger = logging.getLogger(__name__)
-
-
-def generation_eos_ids(model_dir: str) -> list[int]:
-    """The EOS ids in the checkpoint's generation_config.json (none when it has no such file)."""
-    path = Path(model_dir) / "generation_config.json"
-    if not path.is_file():
-        return []
-    eos = json.loads(path.read_text()).get("eos_token_id")
-    return [] if eos is None else [eos] if isinstance(eos, int) else list(eos)
 
 
 def _nothing_in_flight() -> tuple[SchedulerOutput, AsyncModelRunnerOutput]:

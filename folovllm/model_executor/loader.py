@@ -20,6 +20,7 @@ from folovllm.model_executor.layers.linear import (
     ShardId,
 )
 from folovllm.model_executor.layers.vocab_parallel_embedding import VocabParallelShard
+from folovllm.validation import fail, read_json_object
 
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "tokenizer_config.json")
 
@@ -53,6 +54,7 @@ def load_hf_model(model_config: ModelConfig) -> torch.nn.Module:
             torch.manual_seed(model_config.seed)
             model = AutoModelForCausalLM.from_config(model_config.hf_config, dtype=dtype)
     else:
+        _safetensors_files(Path(model_config.model))  # our message, not transformers' OSError
         model = AutoModelForCausalLM.from_pretrained(model_config.model, dtype=dtype)
     return model.to(model_config.device).eval()
 # --8<-- [end:load_hf_model]
@@ -112,17 +114,39 @@ def summarize_model(model_config: ModelConfig, model: torch.nn.Module) -> ModelS
 
 
 def _safetensors_files(model_dir: Path) -> list[Path]:
-    index = model_dir / "model.safetensors.index.json"
-    if index.is_file():
-        import json
+    """The checkpoint's safetensors files, each checked to be readable.
 
-        shards = sorted(set(json.loads(index.read_text())["weight_map"].values()))
-        return [model_dir / s for s in shards]
-    files = sorted(model_dir.glob("*.safetensors"))
+    Both loaders call this before they build a model, so a directory without weights or with a
+    truncated file fails at once with a message that names ``model`` and the file, rather than
+    with ``transformers``' or ``safetensors``' own error after the model is allocated.
+    """
+    index = "model.safetensors.index.json"
+    if (model_dir / index).is_file():
+        weight_map = read_json_object(model_dir, index).get("weight_map")
+        if not isinstance(weight_map, dict) or not weight_map:
+            raise fail("model", str(model_dir), f"its {index} has no \"weight_map\" object "
+                       "naming the shards")
+        files = [model_dir / s for s in sorted(set(map(str, weight_map.values())))]
+    else:
+        files = sorted(model_dir.glob("*.safetensors"))
     if not files:
-        raise ValueError(f"model={str(model_dir)!r} is invalid: no *.safetensors weights there "
-                         "(use load_format='dummy' for random weights)")
+        raise fail("model", str(model_dir), "no *.safetensors weights there (use "
+                   "load_format='dummy' for random weights)")
+    for path in files:
+        _check_readable(model_dir, path)
     return files
+
+
+def _check_readable(model_dir: Path, path: Path) -> None:
+    """Open ``path``'s header: a missing, truncated or non-safetensors file fails here."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt"):
+            pass
+    except (SafetensorError, OSError) as error:
+        raise fail("model", str(model_dir), f"cannot read its {path.name} "
+                   f"({type(error).__name__}: {error})") from error
 
 
 # --8<-- [start:load_weights]
@@ -147,10 +171,14 @@ def load_weights(model: torch.nn.Module, model_dir: Path) -> None:
                 if (tied and name == "lm_head.weight") or "rotary_emb.inv_freq" in name:
                     continue
                 target, shard = _map_name(name, model.PACKED)
-                if target not in params:
-                    raise ValueError(f"checkpoint tensor {name!r} has no place in "
-                                     f"{type(model).__name__}")
-                _load_one(model, target, params[target], f.get_tensor(name), shard)
+                try:
+                    if target not in params:
+                        raise ValueError(f"checkpoint tensor {name!r} has no place in "
+                                         f"{type(model).__name__}")
+                    _load_one(model, target, params[target], f.get_tensor(name), shard)
+                except ValueError as error:
+                    raise fail("model", str(model_dir), f"its {path.name} does not fit its "
+                               f"config.json: {error}") from error
                 filled.add((target, shard))
     expected = {(name, shard) for name in params for shard in _shard_ids(model, name)}
     missing = {name for name, _ in expected - filled} - ({"lm_head.weight"} if tied else set())
@@ -202,6 +230,8 @@ def load_model(model_config: ModelConfig) -> torch.nn.Module:
     from folovllm.model_executor.models.registry import get_model_class
 
     cls = get_model_class(model_config.hf_config.architectures or [])
+    if model_config.load_format != "dummy":
+        _safetensors_files(Path(model_config.model))  # a bad checkpoint fails before allocating
     old_dtype = torch.get_default_dtype()
     torch.set_default_dtype(model_config.torch_dtype)
     try:

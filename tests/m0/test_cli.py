@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +30,29 @@ def test_bad_model_is_an_error_message_not_a_traceback(tmp_path: Path,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["model-info", "--model", str(tmp_path / "missing")]) == 2
     assert "error: model=" in capsys.readouterr().err
+
+
+def test_model_info_without_weights_says_so_like_generate(tiny_model_dirs, tmp_path: Path,
+                                                          capsys) -> None:
+    """One clear line, the message of our loader, and dummy weights still work."""
+    shutil.copy(tiny_model_dirs["llama"] / "config.json", tmp_path / "config.json")
+    argv = ["model-info", "--model", str(tmp_path), "--device", "cpu"]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == (
+        f"error: model={str(tmp_path)!r} is invalid: no *.safetensors weights there (use "
+        "load_format='dummy' for random weights)\n")
+    assert main([*argv, "--load-format", "dummy"]) == 0
+    assert "LlamaForCausalLM" in capsys.readouterr().out
+
+
+def test_model_info_on_corrupt_weights_names_the_file(tiny_model_dirs, tmp_path: Path,
+                                                      capsys) -> None:
+    d = tmp_path / "m"
+    shutil.copytree(tiny_model_dirs["llama"], d)
+    (d / "model.safetensors").write_bytes(b"garbage")
+    assert main(["model-info", "--model", str(d), "--device", "cpu"]) == 2
+    assert capsys.readouterr().err.startswith(
+        f"error: model={str(d)!r} is invalid: cannot read its model.safetensors (")
 
 
 def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:

@@ -133,6 +133,52 @@ def test_unsupported_architecture_lists_supported(tiny_model_dirs, tmp_path: Pat
         ModelConfig(model=str(d), device="cpu")
 
 
+def _model_with(src: Path, dst: Path, name: str, text: str) -> Path:
+    """A copy of the model ``src`` whose file ``name`` holds ``text``."""
+    shutil.copytree(src, dst)
+    (dst / name).write_text(text)
+    return dst
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("config.json", "[1, 2]", "its config.json is not a JSON object (it holds a list)"),
+    ("config.json", "{x", "its config.json is not valid JSON (Expecting property name"),
+    ("generation_config.json", "{x", "its generation_config.json is not valid JSON (Expecting"),
+    ("generation_config.json", "[1]", "its generation_config.json is not a JSON object"),
+])
+def test_a_malformed_json_file_is_named(tiny_model_dirs, tmp_path: Path, name, text,
+                                        message) -> None:
+    """A ValueError naming ``model`` and the file, from ModelConfig: before any model exists."""
+    d = _model_with(tiny_model_dirs["llama"], tmp_path / "m", name, text)
+    with pytest.raises(ValueError) as error:
+        ModelConfig(model=str(d), device="cpu")
+    assert str(error.value).startswith(f"model={str(d)!r} is invalid: {message}")
+
+
+@pytest.mark.parametrize("eos", ["abc", "2", 1.5, -1, True, [True], [[1]], [2, "3"], {"a": 1}])
+def test_generation_config_eos_must_be_token_ids(tiny_model_dirs, tmp_path: Path, eos) -> None:
+    """A string would become one stop id per character, a bool token 1: both are refused."""
+    d = _model_with(tiny_model_dirs["llama"], tmp_path / "m", "generation_config.json",
+                    json.dumps({"eos_token_id": eos}))
+    with pytest.raises(ValueError) as error:
+        ModelConfig(model=str(d), device="cpu")
+    assert str(error.value) == (
+        f"model={str(d)!r} is invalid: its generation_config.json has eos_token_id={eos!r}; "
+        "expected a token id (an integer >= 0), a list of them, or null")
+
+
+@pytest.mark.parametrize("content, ids", [
+    (None, []), ({}, []), ({"eos_token_id": None}, []), ({"eos_token_id": 7}, [7]),
+    ({"eos_token_id": [7, 0]}, [7, 0]), ({"eos_token_id": []}, []),
+])
+def test_generation_config_eos_ids_are_an_int_or_a_list(tmp_path: Path, content, ids) -> None:
+    from folovllm.validation import generation_eos_ids
+
+    if content is not None:
+        (tmp_path / "generation_config.json").write_text(json.dumps(content))
+    assert generation_eos_ids(tmp_path) == ids
+
+
 @pytest.mark.parametrize("field,value", [
     ("load_format", "pt"), ("device", "tpu"), ("seed", "1"), ("skip_tokenizer_init", 1),
     ("enforce_eager", "yes"),

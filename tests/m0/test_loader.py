@@ -57,6 +57,41 @@ def test_missing_tokenizer_is_a_clear_error(tiny_model_dirs, tmp_path: Path) -> 
         load_tokenizer(cfg)
 
 
+def _refuse_to_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make transformers' loading fail the test: an error raised proves the check came first."""
+    from transformers import AutoModelForCausalLM
+
+    def never(*_: object, **__: object) -> None:
+        raise AssertionError("the model was built before the check")
+
+    monkeypatch.setattr(AutoModelForCausalLM, "from_pretrained", never)
+
+
+def test_no_weights_is_our_error_not_transformers(tiny_model_dirs, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same check and message as our own loader's, before transformers is asked."""
+    shutil.copy(tiny_model_dirs["llama"] / "config.json", tmp_path / "config.json")
+    cfg = ModelConfig(model=str(tmp_path), device="cpu")
+    _refuse_to_build(monkeypatch)
+    with pytest.raises(ValueError) as error:
+        load_hf_model(cfg)
+    assert str(error.value) == (f"model={str(tmp_path)!r} is invalid: no *.safetensors weights "
+                                "there (use load_format='dummy' for random weights)")
+
+
+def test_corrupt_weights_name_the_file(tiny_model_dirs, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    d = tmp_path / "m"
+    shutil.copytree(tiny_model_dirs["llama"], d)
+    (d / "model.safetensors").write_bytes((d / "model.safetensors").read_bytes()[:100])
+    cfg = ModelConfig(model=str(d), device="cpu")
+    _refuse_to_build(monkeypatch)
+    with pytest.raises(ValueError) as error:
+        load_hf_model(cfg)
+    assert str(error.value).startswith(f"model={str(d)!r} is invalid: cannot read its "
+                                       "model.safetensors (SafetensorError: ")
+
+
 def test_cache_dir_is_overridable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("FOLOVLLM_CACHE", str(tmp_path))
     assert default_model.default_model_dir() == tmp_path / "models" / "SmolLM2-135M-Instruct"

@@ -166,6 +166,22 @@ def test_a_bad_architecture_fails_before_torch_is_imported(tmp_path: Path) -> No
     assert run.heavy_imports == []
 
 
+@pytest.mark.parametrize("files, message", [
+    ({"config.json": "{x"}, "its config.json is not valid JSON (Expecting property name"),
+    ({"config.json": "[1, 2]"}, "its config.json is not a JSON object (it holds a list)"),
+    ({"config.json": json.dumps({"architectures": ["LlamaForCausalLM"]}),
+      "generation_config.json": json.dumps({"eos_token_id": "abc"})},
+     "its generation_config.json has eos_token_id='abc'"),
+])
+def test_a_bad_json_file_fails_before_torch_is_imported(tmp_path: Path, files, message) -> None:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    run = run_cli_fresh(["generate", "hi", "--model", str(tmp_path)])
+    assert run.returncode == 2 and run.out == "" and run.err.count("\n") == 0, run.err
+    assert run.err.startswith(f"error: model={str(tmp_path)!r} is invalid: {message}")
+    assert run.heavy_imports == []
+
+
 def test_generate_shows_progress_and_ends_with_a_speed_line(tiny_model_dirs, capsys) -> None:
     argv = ["generate", "Hello world", "The quick", "--model", str(tiny_model_dirs["llama"]),
             "--device", "cpu", "--max-tokens", "5"]

@@ -180,10 +180,73 @@ def test_unexpected_or_misshapen_weight_is_an_error(tiny_model_dirs, tmp_path: P
         load_model(ModelConfig(model=str(tmp_path / "b"), device="cpu"))
 
 
-def test_no_weights_is_an_error(tiny_model_dirs, tmp_path: Path) -> None:
+def test_no_weights_is_an_error(tiny_model_dirs, tmp_path: Path,
+                               monkeypatch: pytest.MonkeyPatch) -> None:
     shutil.copy(tiny_model_dirs["llama"] / "config.json", tmp_path / "config.json")
+    cfg = ModelConfig(model=str(tmp_path), device="cpu")
+    _refuse_to_build(monkeypatch)
     with pytest.raises(ValueError, match="no \\*.safetensors weights"):
-        load_model(ModelConfig(model=str(tmp_path), device="cpu"))
+        load_model(cfg)
+
+
+def _refuse_to_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make building our model fail the test: an error raised proves the check came first."""
+    import folovllm.model_executor.models.registry as registry
+
+    def never(*_: object) -> None:
+        raise AssertionError("the model was built before the check")
+
+    monkeypatch.setattr(registry, "get_model_class", lambda _archs: never)
+
+
+def test_corrupt_weights_name_the_file_before_the_model_is_built(
+        tiny_model_dirs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from folovllm.entrypoints.llm import LLM
+
+    d = tmp_path / "m"
+    shutil.copytree(tiny_model_dirs["llama"], d)
+    (d / "model.safetensors").write_bytes((d / "model.safetensors").read_bytes()[:100])
+    _refuse_to_build(monkeypatch)
+    with pytest.raises(ValueError) as error:
+        LLM(str(d), device="cpu")
+    assert str(error.value) == (
+        f"model={str(d)!r} is invalid: cannot read its model.safetensors (SafetensorError: "
+        "Error while deserializing header: invalid header length)")
+
+
+@pytest.mark.parametrize("index, message", [
+    ("{x", "its model.safetensors.index.json is not valid JSON (Expecting property name"),
+    ("[]", "its model.safetensors.index.json is not a JSON object (it holds a list)"),
+    ("{}", 'its model.safetensors.index.json has no "weight_map" object naming the shards'),
+    ('{"weight_map": {"lm_head.weight": "gone.safetensors"}}',
+     "cannot read its gone.safetensors ("),
+])
+def test_a_bad_shard_index_is_named(tiny_model_dirs, tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch, index, message) -> None:
+    d = tmp_path / "m"
+    shutil.copytree(tiny_model_dirs["llama"], d)
+    (d / "model.safetensors.index.json").write_text(index)
+    _refuse_to_build(monkeypatch)
+    with pytest.raises(ValueError) as error:
+        load_model(ModelConfig(model=str(d), device="cpu"))
+    assert str(error.value).startswith(f"model={str(d)!r} is invalid: {message}")
+
+
+def test_weights_of_another_size_name_the_weight_and_both_shapes(tiny_model_dirs,
+                                                                 tmp_path: Path) -> None:
+    """A checkpoint of hidden size 128 in a directory whose config says 64."""
+    from folovllm.entrypoints.llm import LLM
+    from tests.tiny_models import build_tiny_model
+
+    wide = build_tiny_model("llama", tmp_path / "wide", hidden_size=128)
+    d = tmp_path / "m"
+    shutil.copytree(tiny_model_dirs["llama"], d)
+    shutil.copy(wide / "model.safetensors", d / "model.safetensors")
+    with pytest.raises(ValueError) as error:
+        LLM(str(d), device="cpu")
+    assert str(error.value) == (
+        f"model={str(d)!r} is invalid: its model.safetensors does not fit its config.json: "
+        "lm_head.weight: checkpoint tensor has shape (384, 128), expected (384, 64)")
 
 
 def test_dummy_weights_have_the_real_shapes(tiny_model_dirs, tmp_path: Path) -> None:
