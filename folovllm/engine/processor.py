@@ -20,6 +20,7 @@ from folovllm.sampling_params import SamplingParams
 # A prompt: text, or a dict with "prompt" (text) or "prompt_token_ids", and optionally a
 # "cache_salt" string that keeps its prefix-cache entries apart from other tenants' (M4).
 PromptType = str | Mapping[str, Any]
+PROMPT_KEYS = ("prompt", "prompt_token_ids", "cache_salt")
 
 
 @dataclass
@@ -64,6 +65,7 @@ class Processor:
         if isinstance(prompt, str):
             text, ids = prompt, None
         elif isinstance(prompt, Mapping) and ("prompt" in prompt or "prompt_token_ids" in prompt):
+            self._check_prompt_keys(prompt)
             text, ids = prompt.get("prompt"), prompt.get("prompt_token_ids")
         else:
             raise ValueError(f"prompt={prompt!r} is invalid: expected a string or a dict with "
@@ -79,6 +81,18 @@ class Processor:
             ids = self.tokenizer(text).input_ids
         self._check_prompt_ids(ids)
         return text, list(ids)
+
+    @staticmethod
+    def _check_prompt_keys(prompt: Mapping[str, Any]) -> None:
+        """A misspelt key (``"cache_slat"``) would be dropped without a word, and text given
+        with ids would be reported as the prompt while the ids ran: refuse both."""
+        unknown = [k for k in prompt if k not in PROMPT_KEYS]
+        if unknown:
+            raise ValueError(f"prompt={prompt!r} is invalid: unknown keys {unknown}; a prompt dict "
+                             f"takes {', '.join(map(repr, PROMPT_KEYS))}")
+        if "prompt" in prompt and "prompt_token_ids" in prompt:
+            raise ValueError(f"prompt={prompt!r} is invalid: give 'prompt' or 'prompt_token_ids', "
+                             "not both")
 
     def _check_prompt_ids(self, ids: Any) -> None:
         """Ids the model can embed (the embedding may have more rows than the tokenizer has
