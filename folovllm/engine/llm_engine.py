@@ -196,7 +196,6 @@ class LLMEngine:
             if out.finished:
                 self.requests.pop(out.request_id, None)
         return interrupted + outputs
-    # --8<-- [end:step]
 
     def _run(self, sched: SchedulerOutput) -> tuple[SchedulerOutput, ModelRunnerOutput]:
         """Run a step; returns the step whose results are in (with async scheduling, the one
@@ -207,6 +206,7 @@ class LLMEngine:
             self._in_flight = (sched, self.runner.execute_model(sched, non_block=True))
             return done, running.get_output()
         return sched, (self.executor or self.runner).execute_model(sched)
+    # --8<-- [end:step]
 
     def _end_unapplied(self, steps: list[SchedulerOutput], error: BaseException) -> None:
         """An exception escaped a step (Ctrl-C, a fault the runner cannot pin on one request):

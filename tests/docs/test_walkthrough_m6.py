@@ -64,4 +64,5 @@ def test_the_async_section_names_real_code() -> None:
     for name in ("_feed_sampled", "_launched", "_finish", "_execute_one_by_one"):
         assert hasattr(ModelRunner, name), name
     assert hasattr(AsyncModelRunnerOutput, "get_output")
-    assert "non_block=True" in inspect.getsource(LLMEngine.step)
+    assert "self._run(sched)" in inspect.getsource(LLMEngine.step)
+    assert "non_block=True" in inspect.getsource(LLMEngine._run)
