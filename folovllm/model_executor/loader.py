@@ -150,8 +150,9 @@ def _check_readable(model_dir: Path, path: Path) -> None:
 
 
 # --8<-- [start:load_weights]
-def load_weights(model: torch.nn.Module, model_dir: Path) -> None:
-    """Copy every checkpoint tensor into our module tree, mapping HF names to ours.
+def load_weights(model: torch.nn.Module, model_dir: Path, files: list[Path]) -> None:
+    """Copy every tensor of the checkpoint's ``files`` (``_safetensors_files``, listed and
+    checked before the model was built) into our module tree, mapping HF names to ours.
 
     A parameter whose module has a ``weight_loader`` (every tensor-parallel layer) is filled by
     it: the loader cuts this rank's part out of the full checkpoint tensor, so one directory loads
@@ -165,7 +166,7 @@ def load_weights(model: torch.nn.Module, model_dir: Path) -> None:
     params = dict(model.named_parameters())
     tied = getattr(model, "tie_word_embeddings", False)
     filled: set[tuple[str, ShardId]] = set()  # (parameter, shard): every shard must arrive
-    for path in _safetensors_files(model_dir):
+    for path in files:
         with safe_open(str(path), framework="pt") as f:
             for name in f.keys():
                 if (tied and name == "lm_head.weight") or "rotary_emb.inv_freq" in name:
@@ -230,8 +231,9 @@ def load_model(model_config: ModelConfig) -> torch.nn.Module:
     from folovllm.model_executor.models.registry import get_model_class
 
     cls = get_model_class(model_config.hf_config.architectures or [])
-    if model_config.load_format != "dummy":
-        _safetensors_files(Path(model_config.model))  # a bad checkpoint fails before allocating
+    model_dir = Path(model_config.model)
+    # a bad checkpoint fails before the model is allocated
+    files = [] if model_config.load_format == "dummy" else _safetensors_files(model_dir)
     old_dtype = torch.get_default_dtype()
     torch.set_default_dtype(model_config.torch_dtype)
     try:
@@ -242,7 +244,7 @@ def load_model(model_config: ModelConfig) -> torch.nn.Module:
     if model_config.load_format == "dummy":
         _init_dummy(model, model_config.seed)
     else:
-        load_weights(model, Path(model_config.model))
+        load_weights(model, model_dir, files)
     return model.eval()
 
 
